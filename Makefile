@@ -1,0 +1,47 @@
+# The two commands of the README:
+#   make serve  — set up, build, and start `nativelm serve` on the embedded default model
+#   make test   — set up, build, and run every test (the release build, then the ASan+UBSan build)
+# Other targets: build, test-release, test-asan, test-ts, bench.
+
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+WERROR ?= ON
+
+.PHONY: setup build build-asan serve test test-release test-asan test-ts bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DNLM_WERROR=$(WERROR) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: setup
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNLM_SANITIZE=ON -DNLM_WERROR=$(WERROR) \
+	  -DNLM_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+serve: build
+	./$(BUILD)/nativelm serve
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  NLM_SANITIZED=1 ctest --output-on-failure
+
+test-ts: build
+	@if [ -f clients/typescript/package.json ]; then \
+	  cd clients/typescript && npm ci --no-audit --no-fund --silent && npm test; \
+	fi
+
+test: test-release test-ts test-asan
+
+bench: build
+	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

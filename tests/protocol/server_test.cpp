@@ -1,0 +1,128 @@
+// Behaviours of `nativelm serve` that transcripts cannot express: huge lines, signals, exit codes,
+// stdout hygiene, the CLI's own flags.
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+#include "support/subprocess.h"
+
+namespace nlm::testing {
+namespace {
+using nlohmann::json;
+
+TEST(Serve, HugeLineIsRefusedWithBoundedMemoryAndServingContinues) {
+  Subprocess p(serve_argv({"--max-line-bytes", "1048576"}));
+  // 40 MB of one line, written in pieces, with no newline until the end.
+  std::string chunk(1 << 20, 'x');
+  ASSERT_TRUE(p.write("{\"command\":\"ping\",\"pad\":\""));
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(p.write(chunk));
+  ASSERT_TRUE(p.write("\"}\n"));
+  ASSERT_TRUE(p.send({{"command", "ping"}, {"id", 2}}));
+  auto err = p.read_json();
+  ASSERT_TRUE(err);
+  EXPECT_EQ((*err)["success"], false);
+  EXPECT_EQ((*err)["code"], "invalid_request");
+  EXPECT_NE((*err)["error"].get<std::string>().find("1048576"), std::string::npos) << err->dump();
+  auto pong = p.read_json();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ((*pong)["id"], 2);
+  EXPECT_EQ((*pong)["message"], "pong");
+  ASSERT_TRUE(p.send({{"command", "status"}}));
+  auto status = p.read_json();
+  ASSERT_TRUE(status);
+  // The 40 MB line was never buffered whole.
+  EXPECT_LT((*status)["memory"]["peak_rss_bytes"].get<int64_t>(), 30 << 20) << status->dump();
+  p.close_stdin();
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(Serve, LineJustUnderTheLimitIsServed) {
+  Subprocess p(serve_argv({"--max-line-bytes", "4096"}));
+  std::string pad(3000, 'y');
+  ASSERT_TRUE(p.send({{"command", "ping"}, {"id", 1}, {"pad", pad}}));
+  auto pong = p.read_json();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ((*pong)["message"], "pong");
+}
+
+TEST(Serve, SigtermExitsZero) {
+  Subprocess p(serve_argv());
+  ASSERT_TRUE(p.send({{"command", "ping"}}));
+  ASSERT_TRUE(p.read_json());
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(Serve, EndOfInputWithoutNewlineStillAnswers) {
+  Subprocess p(serve_argv());
+  ASSERT_TRUE(p.write("{\"command\":\"ping\",\"id\":\"last\"}"));
+  p.close_stdin();
+  auto pong = p.read_json();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ((*pong)["id"], "last");
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(Serve, StdoutCarriesOnlyProtocolLines) {
+  Subprocess p(serve_argv({"--log-level", "debug"}));
+  ASSERT_TRUE(p.write_line("garbage"));
+  ASSERT_TRUE(p.send({{"command", "ping"}}));
+  p.close_stdin();
+  int lines = 0;
+  while (auto line = p.read_line()) {
+    auto j = json::parse(*line, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << *line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(Serve, ManyPingsInOneWriteAreAnsweredInOrder) {
+  Subprocess p(serve_argv());
+  std::string batch;
+  for (int i = 0; i < 500; ++i) batch += json{{"command", "ping"}, {"id", i}}.dump() + "\n";
+  ASSERT_TRUE(p.write(batch));
+  for (int i = 0; i < 500; ++i) {
+    auto pong = p.read_json();
+    ASSERT_TRUE(pong);
+    ASSERT_EQ((*pong)["id"], i);
+  }
+}
+
+TEST(Serve, BadServeArgumentIsAUsageError) {
+  Subprocess p({binary_path(), "serve", "--no-such-flag"});
+  EXPECT_EQ(p.wait(), 2);
+  EXPECT_NE(p.stderr_text().find("--no-such-flag"), std::string::npos);
+}
+
+TEST(Cli, VersionAndHelp) {
+  {
+    Subprocess p({binary_path(), "--version"});
+    auto line = p.read_line();
+    ASSERT_TRUE(line);
+    EXPECT_EQ(line->rfind("nativelm ", 0), 0u) << *line;
+    EXPECT_EQ(p.wait(), 0);
+  }
+  {
+    Subprocess p({binary_path(), "--help"});
+    std::string all;
+    while (auto line = p.read_line()) all += *line + "\n";
+    EXPECT_NE(all.find("serve"), std::string::npos);
+    EXPECT_EQ(p.wait(), 0);
+  }
+  {
+    Subprocess p({binary_path(), "serve", "--help"});
+    std::string all;
+    while (auto line = p.read_line()) all += *line + "\n";
+    EXPECT_NE(all.find("--log-level"), std::string::npos);
+    EXPECT_EQ(p.wait(), 0);
+  }
+  {
+    Subprocess p({binary_path(), "frobnicate"});
+    EXPECT_EQ(p.wait(), 2);
+  }
+}
+
+}  // namespace
+}  // namespace nlm::testing
