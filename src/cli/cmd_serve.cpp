@@ -23,6 +23,7 @@ void print_serve_help() {
       "  --max-queued N        requests waiting before 'overloaded' (default: 256)\n"
       "  --max-line-bytes N    longest request line accepted (default: 67108864)\n"
       "  --allow-download      pull missing Hugging Face models on first use\n"
+      "  --debug-commands      enable test-only commands (sleep)\n"
       "  --help                print this help\n");
 }
 
@@ -61,6 +62,8 @@ int run_serve(std::span<char*> args) {
       opts.max_queued = static_cast<int>(n);
     } else if (take_option(args, &i, "--max-line-bytes", &value) && parse_int(value, 1024, 1LL << 32, &n)) {
       opts.max_line_bytes = static_cast<size_t>(n);
+    } else if (a == "--debug-commands") {
+      opts.debug_commands = true;
     } else if (a == "--allow-download") {
       opts.allow_download = engine_opts.allow_download = true;
     } else {

@@ -19,6 +19,10 @@ enum class DType : uint8_t {
   kQ4_1,  // 32 elements: f16 scale, f16 min + 16 bytes of 4-bit      (20 bytes)
   kQ4_K,  // 256 elements: super-block with 6-bit sub-scales/mins      (144 bytes)
   kQ6_K,  // 256 elements: 6-bit values, 8-bit sub-scales, f16 scale  (210 bytes)
+  // MLX affine groups (4/8-bit, group 32/64/128) re-blocked exactly to 32 elements by
+  // kernels::convert_mlx_affine: x = scale·q + bias, q unsigned. Not a GGUF type.
+  kA4_32,  // 32 elements: f32 scale, f32 bias + 16 bytes of 4-bit (q4_1 nibble order)  (24 bytes)
+  kA8_32,  // 32 elements: f32 scale, f32 bias + 32 x uint8                            (40 bytes)
 };
 
 struct DTypeInfo {
@@ -41,6 +45,8 @@ constexpr DTypeInfo dtype_info(DType t) {
     case DType::kQ4_1: return {"q4_1", 32, 20, true};
     case DType::kQ4_K: return {"q4_K", 256, 144, true};
     case DType::kQ6_K: return {"q6_K", 256, 210, true};
+    case DType::kA4_32: return {"a4_32", 32, 24, true};
+    case DType::kA8_32: return {"a8_32", 32, 40, true};
   }
   return {"?", 1, 1, false};
 }

@@ -1,4 +1,6 @@
 // ping, status, shutdown, cancel: the commands answered on the reader thread.
+#include <thread>
+
 #include "core/cpu_features.h"
 #include "core/process_stats.h"
 #include "core/version.h"
@@ -37,6 +39,19 @@ core::Result<Json> cmd_cancel(CommandContext& ctx) {
   }
   const bool found = ctx.server.cancel(*it);
   return Json{{"target", *it}, {"cancelled", found}};
+}
+
+// Test-only (serve --debug-commands): occupies a worker for "ms" milliseconds, polling cancel.
+core::Result<Json> cmd_sleep(CommandContext& ctx) {
+  NLM_ASSIGN_OR_RETURN(auto ms, opt_int(ctx.request, "ms", 0, 600000));
+  const int64_t total = ms.value_or(100);
+  int64_t slept = 0;
+  while (slept < total) {
+    if (ctx.cancel.requested()) return core::error(core::ErrorCode::kCancelled, "[sleep] cancelled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(5, total - slept)));
+    slept += 5;
+  }
+  return Json{{"slept_ms", total}};
 }
 
 }  // namespace nlm::protocol

@@ -9,6 +9,7 @@ core::Result<Json> cmd_ping(CommandContext& ctx);
 core::Result<Json> cmd_status(CommandContext& ctx);
 core::Result<Json> cmd_shutdown(CommandContext& ctx);
 core::Result<Json> cmd_cancel(CommandContext& ctx);
+core::Result<Json> cmd_sleep(CommandContext& ctx);
 
 namespace {
 constexpr std::array kCommands = {
@@ -16,6 +17,7 @@ constexpr std::array kCommands = {
     CommandSpec{"status", cmd_status, true},
     CommandSpec{"shutdown", cmd_shutdown, true},
     CommandSpec{"cancel", cmd_cancel, true},
+    CommandSpec{"sleep", cmd_sleep, false, true},
 };
 }  // namespace
 

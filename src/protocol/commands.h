@@ -25,6 +25,7 @@ struct ServerOptions {
   size_t max_line_bytes = 64u << 20;    // longest request line accepted
   bool allow_download = false;          // pull missing Hub models on first use
   int threads = 0;                      // compute threads (0: all cores)
+  bool debug_commands = false;          // enable test-only commands such as `sleep`
 };
 
 // Set by `cancel`, `shutdown`-with-cancel or SIGTERM; long handlers poll it between steps.
@@ -56,6 +57,7 @@ struct CommandSpec {
   std::string_view name;
   CommandFn fn;
   bool on_reader_thread;  // cheap and never blocking: answered at once, ahead of queued work
+  bool debug_only = false;  // served only with `serve --debug-commands` (tests)
 };
 
 std::span<const CommandSpec> command_table();

@@ -202,6 +202,7 @@ void Server::handle_line(const std::string& line) {
   }
   const std::string name = cmd_it->get<std::string>();
   job.spec = find_command(name);
+  if (job.spec && job.spec->debug_only && !options_.debug_commands) job.spec = nullptr;
   if (!job.spec) {
     write_error(id, core::error(ErrorCode::kUnknownCommand, "[protocol] unknown command '" + name + "'"));
     return;
@@ -254,7 +255,14 @@ int Server::run() {
   // Drain: answer what is queued or running, then stop the workers.
   {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
+    bool cancelled = false;
+    while (!(queue_.empty() && running_ == 0)) {
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+      if (!cancelled && g_signal.load() != 0) {  // SIGTERM while draining: cancel what is left
+        for (auto& [key, flag] : live_) flag->request();
+        cancelled = true;
+      }
+    }
     closing_ = true;
   }
   cv_.notify_all();

@@ -1,6 +1,9 @@
 // Behaviours of `nativelm serve` that transcripts cannot express: huge lines, signals, exit codes,
 // stdout hygiene, the CLI's own flags.
 #include <csignal>
+#include <map>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +125,115 @@ TEST(Cli, VersionAndHelp) {
     Subprocess p({binary_path(), "frobnicate"});
     EXPECT_EQ(p.wait(), 2);
   }
+}
+
+}  // namespace
+}  // namespace nlm::testing
+
+namespace nlm::testing {
+namespace {
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(ServeConcurrency, PingIsNotDelayedBySlowRequests) {
+  Subprocess p(serve_argv({"--debug-commands", "--max-concurrent", "1"}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 3000}, {"id", "slow"}}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 3000}, {"id", "queued"}}));
+  ASSERT_TRUE(p.send({{"command", "ping"}, {"id", "fast"}}));
+  auto first = p.read_json(2000ms);  // long before either sleep could finish
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["id"], "fast");
+  // Cancel both; each answers `cancelled`, the queued one without ever starting.
+  ASSERT_TRUE(p.send({{"command", "cancel"}, {"target", "queued"}, {"id", "c1"}}));
+  ASSERT_TRUE(p.send({{"command", "cancel"}, {"target", "slow"}, {"id", "c2"}}));
+  std::map<std::string, json> by_id;
+  for (int i = 0; i < 4; ++i) {
+    auto line = p.read_json(10s);
+    ASSERT_TRUE(line);
+    by_id[(*line)["id"].get<std::string>()] = *line;
+  }
+  EXPECT_EQ(by_id["c1"]["cancelled"], true);
+  EXPECT_EQ(by_id["c2"]["cancelled"], true);
+  EXPECT_EQ(by_id["slow"]["code"], "cancelled");
+  EXPECT_EQ(by_id["queued"]["code"], "cancelled");
+}
+
+TEST(ServeConcurrency, OverloadedWhenTheQueueIsFull) {
+  Subprocess p(serve_argv({"--debug-commands", "--max-concurrent", "1", "--max-queued", "1"}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 400}, {"id", 1}}));
+  std::this_thread::sleep_for(100ms);  // let the worker take #1 so #2 waits in the queue
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 10}, {"id", 2}}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 10}, {"id", 3}}));
+  auto over = p.read_json();
+  ASSERT_TRUE(over);
+  EXPECT_EQ((*over)["id"], 3);
+  EXPECT_EQ((*over)["code"], "overloaded");
+  auto a = p.read_json();
+  auto b = p.read_json();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ((*a)["id"], 1);
+  EXPECT_EQ((*b)["id"], 2);
+  EXPECT_EQ((*b)["success"], true);
+}
+
+TEST(ServeConcurrency, EndOfInputAnswersWhatIsInFlightThenExitsZero) {
+  Subprocess p(serve_argv({"--debug-commands"}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 300}, {"id", "a"}}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 200}, {"id", "b"}}));
+  p.close_stdin();
+  std::set<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto line = p.read_json();
+    ASSERT_TRUE(line);
+    EXPECT_EQ((*line)["success"], true) << line->dump();
+    ids.insert((*line)["id"].get<std::string>());
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(ServeConcurrency, ShutdownAnswersWhatIsInFlightThenExitsZero) {
+  Subprocess p(serve_argv({"--debug-commands"}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 300}, {"id", "work"}}));
+  ASSERT_TRUE(p.send({{"command", "shutdown"}, {"id", "bye"}}));
+  auto bye = p.read_json();
+  ASSERT_TRUE(bye);
+  EXPECT_EQ((*bye)["id"], "bye");
+  auto work = p.read_json();
+  ASSERT_TRUE(work);
+  EXPECT_EQ((*work)["id"], "work");
+  EXPECT_EQ((*work)["success"], true);
+  EXPECT_EQ(p.wait(), 0);
+}
+
+TEST(ServeConcurrency, SigtermCancelsWhatIsInFlightAndExitsZero) {
+  Subprocess p(serve_argv({"--debug-commands"}));
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 60000}, {"id", "long"}}));
+  ASSERT_TRUE(p.send({{"command", "ping"}}));
+  ASSERT_TRUE(p.read_json());  // the server is up and has queued the sleep
+  std::this_thread::sleep_for(100ms);
+  p.signal(SIGTERM);
+  auto line = p.read_json(5s);
+  ASSERT_TRUE(line);
+  EXPECT_EQ((*line)["id"], "long");
+  EXPECT_EQ((*line)["code"], "cancelled");
+  EXPECT_EQ(p.wait(5s), 0);
+}
+
+TEST(ServeConcurrency, DebugCommandsAreOffByDefault) {
+  Subprocess p(serve_argv());
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"id", 1}}));
+  auto line = p.read_json();
+  ASSERT_TRUE(line);
+  EXPECT_EQ((*line)["code"], "unknown_command");
+}
+
+TEST(ServeConcurrency, ClosedStdoutEndsTheProcessQuietly) {
+  Subprocess p(serve_argv());
+  p.close_stdout_for_test();
+  ASSERT_TRUE(p.send({{"command", "ping"}}));
+  ASSERT_TRUE(p.send({{"command", "ping"}}));
+  EXPECT_EQ(p.wait(5s), 0);
 }
 
 }  // namespace

@@ -86,6 +86,11 @@ void Subprocess::close_stdin() {
   in_ = -1;
 }
 
+void Subprocess::close_stdout_for_test() {
+  if (out_ >= 0) ::close(out_);
+  out_ = -1;
+}
+
 std::optional<std::string> Subprocess::read_line(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -96,7 +101,7 @@ std::optional<std::string> Subprocess::read_line(std::chrono::milliseconds timeo
       return line;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
+    if (left.count() <= 0 || out_ < 0) return std::nullopt;
     pollfd p{out_, POLLIN, 0};
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;

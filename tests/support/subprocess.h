@@ -26,6 +26,7 @@ class Subprocess {
   bool write_line(const std::string& line) { return write(line + "\n"); }
   bool send(const nlohmann::json& request) { return write_line(request.dump()); }
   void close_stdin();
+  void close_stdout_for_test();  // the reader goes away: the child sees EPIPE
   // Next stdout line, or nullopt on EOF or timeout.
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   std::optional<nlohmann::json> read_json(std::chrono::milliseconds timeout = std::chrono::seconds(30));

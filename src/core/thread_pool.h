@@ -1,0 +1,73 @@
+#pragma once
+// One process-wide thread pool (STYLE.md §2): parallel_for(n_tasks, fn(task, worker)).
+//
+//   core::parallel_for(n_rows, [&](int64_t r, int worker) { ... scratch[worker] ... });
+//
+// - The calling thread takes part as worker 0; workers are numbered [0, n_threads()).
+// - Safe to call from several request threads at once: callers are serialized (one parallel region at a
+//   time; the others wait their turn).
+// - A parallel_for issued from inside a task runs inline on that thread (same worker index), so kernels
+//   may be called from within a parallel region without deadlock.
+// - No allocation per call; fn is called by reference.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace nlm::core {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);  // n_threads >= 1 (the caller included)
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int n_threads() const { return n_threads_.load(std::memory_order_relaxed); }
+  // Stops the workers and starts n of them (waits for a running parallel_for to finish).
+  void resize(int n_threads);
+
+  template <typename Fn>
+  void parallel_for(int64_t n_tasks, Fn&& fn) {
+    auto call = [](void* ctx, int64_t task, int worker) { (*static_cast<Fn*>(ctx))(task, worker); };
+    run(n_tasks, call, const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+  using TaskFn = void (*)(void* ctx, int64_t task, int worker);
+  void run(int64_t n_tasks, TaskFn fn, void* ctx);
+
+ private:
+  void start(int n_threads);
+  void stop();
+  void worker_loop(int worker);
+  void work(int worker);
+
+  std::mutex call_mu_;  // serializes parallel regions and resize
+  std::mutex mu_;
+  std::condition_variable wake_cv_, done_cv_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> n_threads_{1};
+  // The current job (valid while a region runs).
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int> active_{0};         // workers still busy with the current job
+  std::atomic<uint64_t> generation_{0};
+  bool quit_ = false;
+};
+
+// The process-wide pool, sized by std::thread::hardware_concurrency() (or NLM_THREADS) on first use.
+ThreadPool& default_pool();
+// Resizes the default pool (n <= 0: hardware concurrency).
+void set_threads(int n);
+inline int n_threads() { return default_pool().n_threads(); }
+
+template <typename Fn>
+void parallel_for(int64_t n_tasks, Fn&& fn) {
+  default_pool().parallel_for(n_tasks, std::forward<Fn>(fn));
+}
+
+}  // namespace nlm::core
