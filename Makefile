@@ -35,7 +35,7 @@ test-asan: build-asan
 
 test-ts: build
 	@if [ -f clients/typescript/package.json ]; then \
-	  cd clients/typescript && npm ci --no-audit --no-fund --silent && npm test; \
+	  cd clients/typescript && npm ci --no-audit --no-fund --silent && NATIVELM_BIN="$(abspath $(BUILD))/nativelm" npm test; \
 	fi
 
 test: test-release test-ts test-asan

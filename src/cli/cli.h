@@ -14,6 +14,14 @@ struct Subcommand {
 };
 
 int run_serve(std::span<char*> args);
+int run_pull(std::span<char*> args);
+int run_list(std::span<char*> args);
+int run_rm(std::span<char*> args);
+int run_embed(std::span<char*> args);
+int run_generate(std::span<char*> args);
+// The embedded default model (models/stories260K): NLM_DEFAULT_MODEL_DIR, else beside the executable,
+// else the source tree's models/ folder; "" when none is found.
+std::string find_default_model();
 
 // Small helpers for the hand-written argument parsers.
 bool is_help(std::string_view arg);

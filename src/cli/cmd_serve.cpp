@@ -71,6 +71,7 @@ int run_serve(std::span<char*> args) {
       return 2;
     }
   }
+  engine_opts.default_model_dir = find_default_model();
   runtime::Engine engine(engine_opts);
   protocol::Server server(opts, engine, STDIN_FILENO, STDOUT_FILENO);
   log_info("[serve] ready");

@@ -12,6 +12,11 @@ namespace {
 
 constexpr std::array kSubcommands = {
     Subcommand{"serve", "serve the JSON-lines protocol on stdin/stdout", run_serve},
+    Subcommand{"pull", "download a Hugging Face model into the local cache", run_pull},
+    Subcommand{"list", "list the models in the local caches (Hugging Face, Ollama)", run_list},
+    Subcommand{"rm", "remove a model from the Hugging Face cache", run_rm},
+    Subcommand{"embed", "embed texts with a model folder and print JSON", run_embed},
+    Subcommand{"generate", "generate text from a prompt and stream it to stdout", run_generate},
 };
 
 void print_help() {

@@ -1,33 +1,114 @@
 #include "kernels/dispatch.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "core/cpu_features.h"
+#include "kernels/cpu/isa.h"
 
 namespace nlm::kernels {
-namespace {
-Isa detect_isa() {
-  const auto& f = core::cpu_features();
-  Isa best = Isa::kPortable;
-#if defined(__aarch64__)
-  best = Isa::kNeon;
-#else
-  if (f.avx2 && f.fma && f.f16c) best = Isa::kAvx2;
-  if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) best = Isa::kAvx512;
+namespace cpu {
+#if !defined(__x86_64__) || defined(NLM_NO_X86_KERNELS)
+const IsaKernels* avx2_kernels() { return nullptr; }
 #endif
+#if !defined(__aarch64__)
+const IsaKernels* neon_kernels() { return nullptr; }
+#endif
+// No AVX-512 kernels yet: the development machine (AMD Zen 3) cannot execute them, and untested SIMD
+// code is not shipped. AVX-512 CPUs run the AVX2 table (reported as "avx2").
+const IsaKernels* avx512_kernels() { return nullptr; }
+}  // namespace cpu
+
+namespace {
+
+const cpu::IsaKernels* raw_table(Isa isa) {
+  switch (isa) {
+    case Isa::kPortable: return &cpu::portable_kernels();
+    case Isa::kAvx2: return cpu::avx2_kernels();
+    case Isa::kAvx512: return cpu::avx512_kernels();
+    case Isa::kNeon: return cpu::neon_kernels();
+  }
+  return nullptr;
+}
+
+bool cpu_runs(Isa isa) {
+  const auto& f = core::cpu_features();
+  switch (isa) {
+    case Isa::kPortable: return true;
+    case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
+    case Isa::kAvx512:
+      return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+    case Isa::kNeon: return f.neon && f.dotprod;  // ops_neon.cpp is built with +dotprod
+  }
+  return false;
+}
+
+// A copy of an ISA's table with its null entries taken from the portable table.
+struct Merged {
+  cpu::IsaKernels table[4];
+  bool ready[4] = {};
+};
+
+const cpu::IsaKernels* merged_table(Isa isa) {
+  static Merged merged = [] {
+    Merged m;
+    const auto& base = cpu::portable_kernels();
+    for (Isa i : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+      const cpu::IsaKernels* t = raw_table(i);
+      if (!t) continue;
+      cpu::IsaKernels k = *t;
+#define NLM_FILL(f) \
+  if (!k.f) k.f = base.f
+      NLM_FILL(dot_float);
+      NLM_FILL(dot_quant);
+      NLM_FILL(quantize_act);
+      NLM_FILL(gemm_f32);
+      NLM_FILL(dot_f32);
+      NLM_FILL(axpy_f32);
+      NLM_FILL(scale_f32);
+      NLM_FILL(sum_sq);
+      NLM_FILL(sum);
+      NLM_FILL(max);
+      NLM_FILL(exp_sub_sum);
+      NLM_FILL(rms_apply);
+      NLM_FILL(ln_apply);
+      NLM_FILL(unary);
+      NLM_FILL(binary);
+#undef NLM_FILL
+      m.table[static_cast<int>(i)] = k;
+      m.ready[static_cast<int>(i)] = true;
+    }
+    return m;
+  }();
+  const int i = static_cast<int>(isa);
+  return merged.ready[i] ? &merged.table[i] : nullptr;
+}
+
+Isa detect_isa() {
+  Isa best = Isa::kPortable;
+  for (Isa i : {Isa::kNeon, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa_supported(i)) best = i;
+  }
   if (const char* forced = std::getenv("NLM_ISA")) {
-    if (std::strcmp(forced, "portable") == 0) return Isa::kPortable;
-    if (std::strcmp(forced, "avx2") == 0 && best == Isa::kAvx512) return Isa::kAvx2;
+    for (Isa i : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+      if (isa_name(i) == forced && isa_supported(i)) return i;
+    }
   }
   return best;
 }
+
+std::atomic<const cpu::IsaKernels*>& active_slot() {
+  static std::atomic<const cpu::IsaKernels*> slot{merged_table(detect_isa())};
+  return slot;
+}
+
 }  // namespace
 
-Isa active_isa() {
-  static const Isa kIsa = detect_isa();
-  return kIsa;
-}
+const cpu::IsaKernels& cpu::active_kernels() { return *active_slot().load(std::memory_order_acquire); }
+
+Isa active_isa() { return cpu::active_kernels().isa; }
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
@@ -37,6 +118,37 @@ std::string_view isa_name(Isa isa) {
     case Isa::kNeon: return "neon";
   }
   return "portable";
+}
+
+bool isa_supported(Isa isa) { return raw_table(isa) != nullptr && cpu_runs(isa); }
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa i : {Isa::kPortable, Isa::kNeon, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa_supported(i)) out.push_back(i);
+  }
+  return out;
+}
+
+bool set_isa(Isa isa) {
+  if (!isa_supported(isa)) return false;
+  active_slot().store(merged_table(isa), std::memory_order_release);
+  return true;
+}
+
+std::string_view isa_description() {
+  static const std::string desc = [] {
+    std::string s(isa_name(detect_isa()));
+    s += " (";
+    const auto names = core::cpu_features().names();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (i) s.push_back(' ');
+      s.append(names[i]);
+    }
+    s.push_back(')');
+    return s;
+  }();
+  return desc;
 }
 
 }  // namespace nlm::kernels

@@ -41,9 +41,12 @@ bool is_weight_dtype(DType t);
 // y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]).
 // w: [N,K] (w.rows() = N, w.cols() = K), any weight dtype, rows w.row_bytes apart; K a multiple of the
 // dtype's block size. bias may be null. x rows ldx floats apart, y rows ldy apart. y must not alias x.
-// M = 1 runs the GEMV path (memory bound); larger M the blocked GEMM path. For q8_0/q4_0/q4_1/q4_K
-// (and q6_K) weights the activations are quantized to int8 per 32 (q8_0-style, round to nearest) and
-// the dot product runs in integers (VNNI): results differ from f32 math by that rounding.
+// M < kGemmMinRows runs the GEMV path (memory bound): for quantized weights (q8_0, q4_0, q4_1, q4_K,
+// q6_K, a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127,
+// round to nearest even) and the dot products run in integers, so results differ from f32 math by that
+// rounding. M >= kGemmMinRows runs the blocked, packed f32 GEMM: weights of any dtype are decoded
+// exactly to f32 panels and activations are used as they are.
+inline constexpr int64_t kGemmMinRows = 16;
 void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx = 0,
             int64_t ldy = 0);
 
@@ -127,7 +130,7 @@ struct AttentionParams {
   float scale = 0.f;   // multiplies q·k; 0 means 1/sqrt(D)
   bool causal = false;
   int64_t q_pos0 = 0;  // key index of query 0: query i sits at key position q_pos0 + i (causal, window)
-  int64_t window = 0;  // sliding window: query at p sees keys j with p - window < j <= p (0 = unlimited)
+  int64_t window = 0;  // sliding window: query at p sees keys j > p - window only (0 = unlimited)
   float softcap = 0.f;                // logits = softcap · tanh(logits / softcap) (0 = off; Gemma 2)
   const uint8_t* key_mask = nullptr;  // [Tk]: 0 = padding, never attended (null = all valid)
   const float* bias = nullptr;        // [Hq, Tq, Tk] additive bias after scale/softcap (MPNet, T5)

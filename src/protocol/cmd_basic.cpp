@@ -8,6 +8,7 @@
 #include "protocol/commands.h"
 #include "protocol/server.h"
 #include "runtime/engine.h"
+#include "runtime/kv_cache.h"
 
 namespace nlm::protocol {
 
@@ -24,6 +25,8 @@ core::Result<Json> cmd_status(CommandContext& ctx) {
   out["memory"] = {{"rss_bytes", mem.rss_bytes}, {"peak_rss_bytes", mem.peak_rss_bytes}};
   out["requests_in_flight"] = ctx.server.requests_in_flight();
   out["models"] = ctx.engine.loaded_models_json();
+  const auto kv = runtime::kv_cache_usage();  // KV caches of generations in flight
+  out["kv_cache"] = {{"bytes", kv.bytes}, {"caches", kv.caches}, {"peak_bytes", kv.peak_bytes}};
   return out;
 }
 

@@ -9,7 +9,15 @@ core::Result<Json> cmd_ping(CommandContext& ctx);
 core::Result<Json> cmd_status(CommandContext& ctx);
 core::Result<Json> cmd_shutdown(CommandContext& ctx);
 core::Result<Json> cmd_cancel(CommandContext& ctx);
+core::Result<Json> cmd_pull(CommandContext& ctx);
+core::Result<Json> cmd_models(CommandContext& ctx);
+core::Result<Json> cmd_delete(CommandContext& ctx);
 core::Result<Json> cmd_sleep(CommandContext& ctx);
+core::Result<Json> cmd_tokenize(CommandContext& ctx);
+core::Result<Json> cmd_detokenize(CommandContext& ctx);
+core::Result<Json> cmd_embed(CommandContext& ctx);
+core::Result<Json> cmd_generate(CommandContext& ctx);
+core::Result<Json> cmd_logits(CommandContext& ctx);
 
 namespace {
 constexpr std::array kCommands = {
@@ -17,7 +25,15 @@ constexpr std::array kCommands = {
     CommandSpec{"status", cmd_status, true},
     CommandSpec{"shutdown", cmd_shutdown, true},
     CommandSpec{"cancel", cmd_cancel, true},
+    CommandSpec{"pull", cmd_pull, false},
+    CommandSpec{"models", cmd_models, false},
+    CommandSpec{"delete", cmd_delete, false},
     CommandSpec{"sleep", cmd_sleep, false, true},
+    CommandSpec{"tokenize", cmd_tokenize, false},
+    CommandSpec{"detokenize", cmd_detokenize, false},
+    CommandSpec{"embed", cmd_embed, false},
+    CommandSpec{"generate", cmd_generate, false},
+    CommandSpec{"logits", cmd_logits, false},
 };
 }  // namespace
 

@@ -13,7 +13,7 @@
 //         q2 = (ql[l+32] & 15 | (qh[l] >> 2 & 3) << 4) − 32 → x[128h + l + 32] · d·sc[is+2]
 //         q3 = (ql[l] >> 4 | (qh[l] >> 4 & 3) << 4) − 32    → x[128h + l + 64] · d·sc[is+4]
 //         q4 = (ql[l+32] >> 4 | (qh[l] >> 6 & 3) << 4) − 32 → x[128h + l + 96] · d·sc[is+6]
-//   a4_32 x[j] = s·(qs[j] & 15) + b, x[j+16] = s·(qs[j] >> 4) + b
+//   a4_32 x[j] = s·(qs[j] & 15) + b, x[j+16] = s·(qs[j] >> 4) + b   (a4/a8 rows: 4-byte aligned)
 //   a8_32 x[j] = s·qs[j] + b
 #include <cstdint>
 

@@ -312,6 +312,13 @@ class Lexer {
 
 }  // namespace
 
-std::vector<Token> lex(std::string_view source, const LexOptions& options) { return Lexer(source, options).run(); }
+std::vector<Token> lex(std::string_view source, const LexOptions& options) {
+  // Jinja drops one trailing newline of the template (keep_trailing_newline=False).
+  if (!source.empty() && source.back() == '\n') {
+    source.remove_suffix(1);
+    if (!source.empty() && source.back() == '\r') source.remove_suffix(1);
+  }
+  return Lexer(source, options).run();
+}
 
 }  // namespace nlm::tok::jinja

@@ -58,33 +58,45 @@ Value Value::function(std::string name, NativeFn fn) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::json& j) {
+namespace {
+template <typename J>
+Value json_to_value(const J& j);
+}  // namespace
+
+Value Value::from_json(const nlohmann::json& j) { return json_to_value(j); }
+Value Value::from_json(const nlohmann::ordered_json& j) { return json_to_value(j); }
+
+namespace {
+template <typename J>
+Value json_to_value(const J& j) {
+  using Value = ::nlm::tok::jinja::Value;
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return none();
-    case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.get<int64_t>());
+    case nlohmann::json::value_t::null: return Value::none();
+    case nlohmann::json::value_t::boolean: return Value(j.template get<bool>());
+    case nlohmann::json::value_t::number_integer: return Value(j.template get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: {
-      const uint64_t u = j.get<uint64_t>();
+      const uint64_t u = j.template get<uint64_t>();
       if (u > static_cast<uint64_t>(INT64_MAX)) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::json::value_t::string: return Value(j.get<std::string>());
+    case nlohmann::json::value_t::number_float: return Value(j.template get<double>());
+    case nlohmann::json::value_t::string: return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       ValueList items;
       items.reserve(j.size());
-      for (const auto& e : j) items.push_back(from_json(e));
-      return list(std::move(items));
+      for (const auto& e : j) items.push_back(json_to_value(e));
+      return Value::list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       Dict d;
       d.items.reserve(j.size());
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json(it.value()));
-      return dict(std::move(d));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), json_to_value(it.value()));
+      return Value::dict(std::move(d));
     }
     default: return Value();
   }
 }
+}  // namespace
 
 const std::string& Value::undefined_name() const {
   static const std::string kEmpty;

@@ -57,6 +57,7 @@ class Value {
   static Value dict(Dict d = {}, bool is_namespace = false);
   static Value function(std::string name, NativeFn fn);
   static Value from_json(const nlohmann::json& j);
+  static Value from_json(const nlohmann::ordered_json& j);  // keeps the object key order
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::kUndefined; }

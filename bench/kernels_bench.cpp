@@ -1,0 +1,187 @@
+// Kernel throughput next to the machine's own ceilings and OpenBLAS:
+//   ceiling/fma_peak      GFLOP/s of independent FMAs (AVX2 ymm) on every pool thread
+//   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread
+//   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
+//   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
+//   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
+//                                enough copies to exceed the L3 cache, as a real decode step does)
+// Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/thread_pool.h"
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace {
+
+using nlm::core::DType;
+namespace k = nlm::kernels;
+
+std::vector<float> randn(int64_t n, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float fma_loop(int64_t iters) {
+  __m256 a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm256_set1_ps(0.1f * i);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 10; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  __m256 s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm256_add_ps(s, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+__attribute__((target("avx2,fma"))) float sum_avx2(const float* p, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (int64_t i = 0; i < n; i += 32) {
+    s0 = _mm256_add_ps(s0, _mm256_load_ps(p + i));
+    s1 = _mm256_add_ps(s1, _mm256_load_ps(p + i + 8));
+    s2 = _mm256_add_ps(s2, _mm256_load_ps(p + i + 16));
+    s3 = _mm256_add_ps(s3, _mm256_load_ps(p + i + 24));
+  }
+  float out[8];
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  return out[0] + out[7];
+}
+#endif
+
+void BM_FmaPeak(benchmark::State& st) {
+  const int64_t iters = 1 << 22;
+  const int nt = nlm::core::n_threads();
+  for (auto _ : st) {
+    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop(iters)); });
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 8 * 2 * nt * st.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+void BM_ReadBw(benchmark::State& st) {
+  const int64_t n = int64_t{64} << 20;  // 256 MiB of floats
+  nlm::core::AlignedBuffer<float> buf(n);
+  std::memset(buf.data(), 0, n * 4);
+  const int nt = nlm::core::n_threads();
+  std::vector<float> partial(nt * 16);
+  for (auto _ : st) {
+    const int64_t chunk = n / 64;
+    nlm::core::parallel_for(64, [&](int64_t c, int w) {
+      partial[w * 16] += sum_avx2(buf.data() + c * chunk, chunk);
+    });
+    benchmark::DoNotOptimize(partial.data());
+  }
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * 4 * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+struct Weights {
+  std::vector<std::vector<char>> copies;
+  DType t;
+  int64_t N, K;
+  k::TensorView view(size_t i) { return k::TensorView(copies[i].data(), t, {N, K}); }
+};
+
+Weights make_weights(DType t, int64_t N, int64_t K, int64_t min_total_bytes) {
+  Weights w{{}, t, N, K};
+  const int64_t rb = nlm::core::dtype_row_bytes(t, K);
+  const std::vector<float> src = randn(N * K, 1);
+  std::vector<char> one(N * rb);
+  for (int64_t n = 0; n < N; ++n) k::quantize_row(src.data() + n * K, t, K, one.data() + n * rb);
+  const int64_t copies = std::max<int64_t>(1, (min_total_bytes + N * rb - 1) / (N * rb));
+  for (int64_t c = 0; c < copies; ++c) w.copies.push_back(one);
+  return w;
+}
+
+void gemm(benchmark::State& st, k::Isa isa, DType t, int64_t M, int64_t K, int64_t N) {
+  if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
+  Weights w = make_weights(t, N, K, 0);
+  const std::vector<float> x = randn(M * K, 2);
+  std::vector<float> y(M * N);
+  for (auto _ : st) {
+    k::matmul(x.data(), M, w.view(0), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+void gemm_openblas(benchmark::State& st, int64_t M, int64_t K, int64_t N) {
+  openblas_set_num_threads(nlm::core::n_threads());
+  const std::vector<float> x = randn(M * K, 2), w = randn(N * K, 1);
+  std::vector<float> y(M * N);
+  for (auto _ : st) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(M), static_cast<int>(N),
+                static_cast<int>(K), 1.f, x.data(), static_cast<int>(K), w.data(), static_cast<int>(K), 0.f,
+                y.data(), static_cast<int>(N));
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+void gemv(benchmark::State& st, k::Isa isa, DType t, int64_t K, int64_t N, bool cold) {
+  if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
+  Weights w = make_weights(t, N, K, cold ? int64_t{96} << 20 : 0);  // cold: > 2× a 32 MiB L3
+  const std::vector<float> x = randn(K, 2);
+  std::vector<float> y(N);
+  size_t i = 0;
+  for (auto _ : st) {
+    k::matmul(x.data(), 1, w.view(i), nullptr, y.data());
+    i = (i + 1) % w.copies.size();
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = static_cast<double>(nlm::core::dtype_row_bytes(t, K)) * N;
+  st.counters["GB/s"] = benchmark::Counter(bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RegisterBenchmark("ceiling/fma_peak", BM_FmaPeak)->UseRealTime();
+  benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw)->UseRealTime();
+  const struct { int64_t M, K, N; } gemm_shapes[] = {{2048, 384, 1536}, {2048, 768, 3072}};
+  for (auto s : gemm_shapes) {
+    const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
+    benchmark::RegisterBenchmark(("gemm/openblas/f32/" + shape).c_str(), gemm_openblas, s.M, s.K, s.N)->UseRealTime();
+    for (k::Isa isa : k::supported_isas()) {
+      for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+        if (isa == k::Isa::kPortable && s.K > 384) continue;  // the slow path: one shape is enough
+        const std::string name = "gemm/" + std::string(k::isa_name(isa)) + "/" +
+                                 std::string(nlm::core::dtype_info(t).name) + "/" + shape;
+        benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, s.M, s.K, s.N)->UseRealTime();
+      }
+    }
+  }
+  for (k::Isa isa : k::supported_isas()) {
+    for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K,
+                    DType::kQ6_K, DType::kA4_32}) {
+      const std::string name = "gemv/" + std::string(k::isa_name(isa)) + "/" +
+                               std::string(nlm::core::dtype_info(t).name) + "/1x2048x5632";
+      benchmark::RegisterBenchmark(name.c_str(), gemv, isa, t, 2048, 5632, true)->UseRealTime();
+      // The same kernel on cache-resident weights (its compute ceiling).
+      benchmark::RegisterBenchmark(("gemv_hot/" + name.substr(5, name.rfind('/') - 5) + "/1x2048x512").c_str(), gemv,
+                                   isa, t, 2048, 512, false)->UseRealTime();
+    }
+  }
+  std::printf("kernels: isa %s, %d threads\n", std::string(k::isa_description()).c_str(), nlm::core::n_threads());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

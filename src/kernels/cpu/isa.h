@@ -1,0 +1,60 @@
+#pragma once
+// The per-ISA kernel table behind kernels.h. One table per instruction set (portable C++, AVX2+FMA,
+// AVX-512); dispatch.cpp picks one at start-up. Entries a table leaves null fall back to the portable
+// table's. Nothing outside src/kernels sees this header.
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "kernels/dispatch.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::cpu {
+
+// M activation rows quantized to int8 per 32 (quant::ActQ8 per row, rows `stride` apart in each array).
+struct ActRows {
+  const int8_t* qs;     // [M, K]
+  const float* d;       // [M, K/32]
+  const int32_t* sum;   // [M, K/32]
+  int64_t K;
+};
+
+struct IsaKernels {
+  Isa isa;
+  // out[m·ldo + r] = Σ_k x[m·ldx + k] · w_r[k] for m < M and the `n_rows` consecutive weight rows
+  // w_r = w + r·w_rb (dtype f32 / f16 / bf16).
+  void (*dot_float)(core::DType wt, const float* x, int64_t ldx, int64_t M, const char* w, int64_t w_rb,
+                    int64_t n_rows, int64_t K, float* out, int64_t ldo);
+  // The same for quantized weights against int8 activations.
+  void (*dot_quant)(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
+                    float* out, int64_t ldo);
+  // Quantizes one row of K activations (K % 32 == 0) as quant::quantize_act_ref does.
+  void (*quantize_act)(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum);
+  // C[M,N] (ldc) = A[M,K] (lda) · B[N,K]ᵀ (ldb), f32, single-threaded, any sizes.
+  void (*gemm_f32)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
+                   int64_t N, int64_t K);
+  // Vector helpers used by norms, softmax and attention.
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a·x
+  void (*scale_f32)(float s, const float* x, float* y, int64_t n);  // y = s·x
+  float (*sum_sq)(const float* x, float c, int64_t n);               // Σ(x − c)²
+  float (*sum)(const float* x, int64_t n);
+  float (*max)(const float* x, int64_t n);
+  float (*exp_sub_sum)(float* x, float m, int64_t n);  // x = exp(x − m), returns Σ
+  void (*rms_apply)(const float* x, const float* w, float inv, bool add_one, float* y, int64_t n);
+  void (*ln_apply)(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n);
+  void (*unary)(int op, const float* x, float* y, int64_t n);  // op: kOp* below
+  void (*binary)(int op, const float* a, const float* b, float* y, int64_t n);
+};
+
+enum UnaryOp { kOpGelu, kOpGeluTanh, kOpSilu };
+enum BinaryOp { kOpAdd, kOpMul, kOpSwiglu, kOpGeglu, kOpGegluTanh };
+
+const IsaKernels& portable_kernels();
+const IsaKernels* avx2_kernels();    // null when not compiled in
+const IsaKernels* avx512_kernels();  // null when not compiled in
+const IsaKernels* neon_kernels();    // null when not compiled in (x86)
+
+// The active table (dispatch.cpp), every entry non-null.
+const IsaKernels& active_kernels();
+
+}  // namespace nlm::kernels::cpu

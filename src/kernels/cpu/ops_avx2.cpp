@@ -1,0 +1,259 @@
+// AVX2+FMA: vector helpers (norms, softmax, attention), element-wise ops, f32/f16/bf16 dot rows and the
+// int8 activation quantizer; assembles the AVX2 table.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/vec_avx2.h"
+
+namespace nlm::kernels::cpu {
+namespace avx2 {
+
+void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
+               float* out, int64_t ldo);  // quant_avx2.cpp
+void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
+              int64_t N, int64_t K);  // gemm_avx2.cpp
+
+namespace {
+
+// Applies f(v) to full 8-lane chunks and to the tail through a masked load/store.
+template <typename F>
+inline void map1(const float* x, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i), i));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(x + i, m), i));
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), s1);
+  }
+  return hsum(_mm256_add_ps(s0, s1));
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m)));
+  }
+}
+
+void scale_f32(float s, const float* x, float* y, int64_t n) {
+  const __m256 vs = _mm256_set1_ps(s);
+  map1(x, y, n, [&](__m256 v, int64_t) { return _mm256_mul_ps(v, vs); });
+}
+
+float sum_sq(const float* x, float c, int64_t n) {
+  const __m256 vc = _mm256_set1_ps(c);
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a = _mm256_sub_ps(_mm256_loadu_ps(x + i), vc), b = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), vc);
+    s0 = _mm256_fmadd_ps(a, a, s0);
+    s1 = _mm256_fmadd_ps(b, b, s1);
+  }
+  float acc = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) acc += (x[i] - c) * (x[i] - c);
+  return acc;
+}
+
+float sum(const float* x, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
+    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
+  }
+  float acc = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) acc += x[i];
+  return acc;
+}
+
+float max(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+  float r = hmax(m);
+  for (; i < n; ++i) r = std::max(r, x[i]);
+  return r;
+}
+
+float exp_sub_sum(float* x, float mx, int64_t n) {
+  const __m256 vm = _mm256_set1_ps(mx);
+  __m256 s = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+    _mm256_storeu_ps(x + i, e);
+    s = _mm256_add_ps(s, e);
+  }
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    const __m256 e = _mm256_and_ps(exp(_mm256_sub_ps(_mm256_maskload_ps(x + i, m), vm)), _mm256_castsi256_ps(m));
+    _mm256_maskstore_ps(x + i, m, e);
+    s = _mm256_add_ps(s, e);
+  }
+  return hsum(s);
+}
+
+void rms_apply(const float* x, const float* w, float inv, bool add_one, float* y, int64_t n) {
+  const __m256 vi = _mm256_set1_ps(inv), one = _mm256_set1_ps(add_one ? 1.f : 0.f);
+  if (!w) return scale_f32(inv, x, y, n);
+  map1(x, y, n, [&](__m256 v, int64_t i) {
+    const int64_t left = n - i;
+    const __m256 wv = left >= 8 ? _mm256_loadu_ps(w + i) : _mm256_maskload_ps(w + i, tail_mask(left));
+    return _mm256_mul_ps(_mm256_mul_ps(v, vi), _mm256_add_ps(wv, one));
+  });
+}
+
+void ln_apply(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n) {
+  const __m256 vi = _mm256_set1_ps(inv), vm = _mm256_set1_ps(mean);
+  map1(x, y, n, [&](__m256 v, int64_t i) {
+    const int64_t left = n - i;
+    const __m256i m = tail_mask(left < 8 ? left : 8);
+    __m256 r = _mm256_mul_ps(_mm256_sub_ps(v, vm), vi);
+    if (w) r = _mm256_mul_ps(r, _mm256_maskload_ps(w + i, m));
+    if (b) r = _mm256_add_ps(r, _mm256_maskload_ps(b + i, m));
+    return r;
+  });
+}
+
+inline __m256 gelu_v(__m256 v) {
+  const __m256 e = erf(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.f), e));
+}
+inline __m256 gelu_tanh_v(__m256 v) {
+  const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+  const __m256 in = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f),
+                                  _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), v3, v));
+  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.f), tanh(in)));
+}
+inline __m256 silu_v(__m256 v) { return _mm256_mul_ps(v, sigmoid(v)); }
+
+void unary(int op, const float* x, float* y, int64_t n) {
+  if (op == kOpGelu) map1(x, y, n, [](__m256 v, int64_t) { return gelu_v(v); });
+  else if (op == kOpGeluTanh) map1(x, y, n, [](__m256 v, int64_t) { return gelu_tanh_v(v); });
+  else map1(x, y, n, [](__m256 v, int64_t) { return silu_v(v); });
+}
+
+template <typename F>
+inline void map2(const float* a, const float* b, float* y, int64_t n, F f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  if (i < n) {
+    const __m256i m = tail_mask(n - i);
+    _mm256_maskstore_ps(y + i, m, f(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m)));
+  }
+}
+
+void binary(int op, const float* a, const float* b, float* y, int64_t n) {
+  switch (op) {
+    case kOpAdd: return map2(a, b, y, n, [](__m256 u, __m256 v) { return _mm256_add_ps(u, v); });
+    case kOpMul: return map2(a, b, y, n, [](__m256 u, __m256 v) { return _mm256_mul_ps(u, v); });
+    case kOpSwiglu: return map2(a, b, y, n, [](__m256 u, __m256 v) { return _mm256_mul_ps(silu_v(u), v); });
+    case kOpGeglu: return map2(a, b, y, n, [](__m256 u, __m256 v) { return _mm256_mul_ps(gelu_v(u), v); });
+    default: return map2(a, b, y, n, [](__m256 u, __m256 v) { return _mm256_mul_ps(gelu_tanh_v(u), v); });
+  }
+}
+
+// 8 weights of row `w` (dtype t) at element k as f32.
+inline __m256 load_w(core::DType t, const char* w, int64_t k) {
+  if (t == core::DType::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + k);
+  if (t == core::DType::kF16) return load_f16(reinterpret_cast<const uint16_t*>(w) + k);
+  return load_bf16(reinterpret_cast<const uint16_t*>(w) + k);
+}
+inline float load_w1(core::DType t, const char* w, int64_t k);
+
+// Four weight rows against one activation row.
+void dot4(core::DType t, const float* x, const char* w, int64_t w_rb, int64_t K, float* out4, int n) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + k);
+    for (int r = 0; r < n; ++r) acc[r] = _mm256_fmadd_ps(xv, load_w(t, w + r * w_rb, k), acc[r]);
+  }
+  for (int r = 0; r < n; ++r) {
+    float s = hsum(acc[r]);
+    for (int64_t kk = k; kk < K; ++kk) s += x[kk] * load_w1(t, w + r * w_rb, kk);
+    out4[r] = s;
+  }
+}
+
+inline float load_w1(core::DType t, const char* w, int64_t k) {
+  if (t == core::DType::kF32) return reinterpret_cast<const float*>(w)[k];
+  const uint16_t h = reinterpret_cast<const uint16_t*>(w)[k];
+  if (t == core::DType::kF16) return _cvtsh_ss(h);
+  return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(h) << 16)));
+}
+
+void dot_float(core::DType wt, const float* x, int64_t ldx, int64_t M, const char* w, int64_t w_rb,
+               int64_t n_rows, int64_t K, float* out, int64_t ldo) {
+  float o4[4];
+  for (int64_t r = 0; r < n_rows; r += 4) {
+    const int n = static_cast<int>(std::min<int64_t>(4, n_rows - r));
+    for (int64_t m = 0; m < M; ++m) {
+      dot4(wt, x + m * ldx, w + r * w_rb, w_rb, K, o4, n);
+      for (int i = 0; i < n; ++i) out[m * ldo + r + i] = o4[i];
+    }
+  }
+}
+
+// quant::quantize_act_ref, vectorized (same float operations, so the same result).
+void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum) {
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  for (int64_t b = 0; b < K / 32; ++b, x += 32, qs += 32) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm256_loadu_ps(x + 8 * j);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[j]));
+    }
+    const float am = hmax(amax);
+    d[b] = am / 127.f;
+    const __m256 id = _mm256_set1_ps(am > 0.f ? 127.f / am : 0.f);
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], id));  // nearest even
+    const __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+    sum[b] = _mm_cvtsi128_si32(s4);
+    const __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), p);
+  }
+}
+
+}  // namespace
+}  // namespace avx2
+
+const IsaKernels* avx2_kernels() {
+  static const IsaKernels k = {
+      Isa::kAvx2,      avx2::dot_float,  avx2::dot_quant, avx2::quantize_act, avx2::gemm_f32,
+      avx2::dot_f32,   avx2::axpy_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
+      avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
+      avx2::binary,
+  };
+  return &k;
+}
+
+}  // namespace nlm::kernels::cpu

@@ -1,0 +1,139 @@
+// matmul / embed_rows / quantize_row / dequantize_row: argument checks, tiling over the thread pool,
+// and the call into the active ISA table (kernels/cpu/isa.h).
+#include <algorithm>
+#include <cstring>
+
+#include "core/arena.h"
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/kernels.h"
+#include "kernels/quant/quant.h"
+
+namespace nlm::kernels {
+namespace {
+
+using core::DType;
+
+bool is_int_dtype(DType t) {
+  switch (t) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_1:
+    case DType::kQ4_K:
+    case DType::kQ6_K:
+    case DType::kA4_32:
+    case DType::kA8_32: return true;
+    default: return false;
+  }
+}
+
+// Per-thread scratch for quantized activations, grown on demand and reused.
+struct ActScratch {
+  core::AlignedBuffer<int8_t> qs;
+  core::AlignedBuffer<float> d;
+  core::AlignedBuffer<int32_t> sum;
+};
+
+ActScratch& act_scratch(int64_t M, int64_t K) {
+  thread_local ActScratch s;
+  if (static_cast<int64_t>(s.qs.size()) < M * K) s.qs.resize(M * K);
+  if (static_cast<int64_t>(s.d.size()) < M * K / 32) {
+    s.d.resize(M * K / 32);
+    s.sum.resize(M * K / 32);
+  }
+  return s;
+}
+
+void check_weight(const TensorView& w) {
+  NLM_CHECK_MSG(w.data != nullptr && w.ndim >= 1, "[kernels] weight view is empty");
+  NLM_CHECK_MSG(is_weight_dtype(w.dtype), "[kernels] unsupported weight dtype");
+  NLM_CHECK_MSG(w.cols() % core::dtype_info(w.dtype).block_elems == 0,
+                "[kernels] weight row length not a multiple of the block size");
+}
+
+// Rows of W per task: big enough to amortize the task, small enough to balance two threads.
+int64_t rows_per_task(int64_t N, int64_t M) {
+  if (M == 1) return std::clamp<int64_t>(N / 64, 8, 128) / 8 * 8;
+  return 64;
+}
+
+}  // namespace
+
+bool is_weight_dtype(DType t) {
+  return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || is_int_dtype(t);
+}
+
+void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx,
+            int64_t ldy) {
+  check_weight(w);
+  const int64_t N = w.rows(), K = w.cols();
+  if (ldx == 0) ldx = K;
+  if (ldy == 0) ldy = N;
+  if (M <= 0 || N <= 0) return;
+  const auto& kt = cpu::active_kernels();
+  const char* wd = static_cast<const char*>(w.data);
+  const int64_t rb = w.row_bytes;
+  const int64_t m_tile = M == 1 ? 1 : 64;
+  const int64_t n_tile = rows_per_task(N, M);
+  const int64_t n_mt = (M + m_tile - 1) / m_tile, n_nt = (N + n_tile - 1) / n_tile;
+  if (M >= kGemmMinRows && kt.gemm_f32 && w.dtype == DType::kF32) {
+    const int64_t mt = 256, nt = 256;  // C tiles; gemm_f32 blocks further inside
+    const int64_t gm = (M + mt - 1) / mt, gn = (N + nt - 1) / nt;
+    core::parallel_for(gm * gn, [&](int64_t t, int) {
+      const int64_t m0 = (t % gm) * mt, n0 = (t / gm) * nt;
+      kt.gemm_f32(x + m0 * ldx, ldx, reinterpret_cast<const float*>(wd + n0 * rb), rb / 4, y + m0 * ldy + n0,
+                  ldy, std::min(mt, M - m0), std::min(nt, N - n0), K);
+    });
+  } else if (M >= kGemmMinRows && kt.gemm_f32) {
+    // Any other dtype: decode a panel of weight rows to f32 once (exact), then the f32 GEMM over all M.
+    // Wide panels reuse each packed block of x over more columns; narrower ones when N is small.
+    const int64_t nt = N >= 256 * 2 * core::n_threads() ? 256 : 64, gn = (N + nt - 1) / nt;
+    core::parallel_for(gn, [&](int64_t t, int) {
+      thread_local core::AlignedBuffer<float> panel;  // [nt, K], reused across calls
+      const int64_t n0 = t * nt, nr = std::min(nt, N - n0);
+      if (static_cast<int64_t>(panel.size()) < nt * K) panel.resize(nt * K);
+      for (int64_t r = 0; r < nr; ++r) quant::dequantize(wd + (n0 + r) * rb, w.dtype, K, panel.data() + r * K);
+      kt.gemm_f32(x, ldx, panel.data(), K, y + n0, ldy, M, nr, K);
+    });
+  } else if (is_int_dtype(w.dtype)) {
+    const int64_t nb = K / 32;
+    ActScratch& s = act_scratch(M, K);
+    core::parallel_for(M, [&](int64_t m, int) {
+      kt.quantize_act(x + m * ldx, K, s.qs.data() + m * K, s.d.data() + m * nb, s.sum.data() + m * nb);
+    });
+    core::parallel_for(n_mt * n_nt, [&](int64_t t, int) {
+      const int64_t m0 = (t % n_mt) * m_tile, n0 = (t / n_mt) * n_tile;
+      const cpu::ActRows a{s.qs.data() + m0 * K, s.d.data() + m0 * nb, s.sum.data() + m0 * nb, K};
+      kt.dot_quant(w.dtype, a, std::min(m_tile, M - m0), wd + n0 * rb, rb, std::min(n_tile, N - n0),
+                   y + m0 * ldy + n0, ldy);
+    });
+  } else {
+    core::parallel_for(n_mt * n_nt, [&](int64_t t, int) {
+      const int64_t m0 = (t % n_mt) * m_tile, n0 = (t / n_mt) * n_tile;
+      kt.dot_float(w.dtype, x + m0 * ldx, ldx, std::min(m_tile, M - m0), wd + n0 * rb, rb,
+                   std::min(n_tile, N - n0), K, y + m0 * ldy + n0, ldy);
+    });
+  }
+  if (bias) {
+    for (int64_t m = 0; m < M; ++m) kt.binary(cpu::kOpAdd, y + m * ldy, bias, y + m * ldy, N);
+  }
+}
+
+void embed_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out, int64_t ld_out) {
+  check_weight(table);
+  const int64_t V = table.rows(), D = table.cols();
+  if (ld_out == 0) ld_out = D;
+  for (int64_t i = 0; i < n; ++i) {
+    NLM_CHECK_MSG(ids[i] >= 0 && ids[i] < V, "[kernels] embed_rows: token id out of range");
+  }
+  core::parallel_for(n, [&](int64_t i, int) {
+    quant::dequantize(table.row<const char>(ids[i]), table.dtype, D, out + i * ld_out);
+  });
+}
+
+void dequantize_row(const void* src, DType t, int64_t n, float* dst) { quant::dequantize(src, t, n, dst); }
+
+void quantize_row(const float* src, DType t, int64_t n, void* dst) { quant::quantize(src, t, n, dst); }
+
+}  // namespace nlm::kernels

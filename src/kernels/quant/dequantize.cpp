@@ -1,0 +1,125 @@
+// Scalar decoding of every weight dtype, following the element order documented in blocks.h.
+#include <cstring>
+
+#include "core/f16.h"
+#include "core/status.h"
+#include "kernels/quant/quant.h"
+
+namespace nlm::kernels::quant {
+namespace {
+
+using core::f16_to_f32;
+
+void deq_q8_0(const BlockQ8_0* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    const float d = f16_to_f32(b[i].d);
+    for (int j = 0; j < 32; ++j) y[j] = d * b[i].qs[j];
+  }
+}
+
+void deq_q4_0(const BlockQ4_0* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    const float d = f16_to_f32(b[i].d);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = d * ((b[i].qs[j] & 15) - 8);
+      y[j + 16] = d * ((b[i].qs[j] >> 4) - 8);
+    }
+  }
+}
+
+void deq_q4_1(const BlockQ4_1* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    const float d = f16_to_f32(b[i].d), m = f16_to_f32(b[i].m);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = d * (b[i].qs[j] & 15) + m;
+      y[j + 16] = d * (b[i].qs[j] >> 4) + m;
+    }
+  }
+}
+
+void deq_q4_K(const BlockQ4_K* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    const uint8_t* q = b[i].qs;
+    for (int c = 0; c < 4; ++c, q += 32, y += 64) {
+      uint8_t sc0, m0, sc1, m1;
+      k4_scale_min(b[i].scales, 2 * c, &sc0, &m0);
+      k4_scale_min(b[i].scales, 2 * c + 1, &sc1, &m1);
+      const float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
+      for (int l = 0; l < 32; ++l) {
+        y[l] = d0 * (q[l] & 15) - mm0;
+        y[l + 32] = d1 * (q[l] >> 4) - mm1;
+      }
+    }
+  }
+}
+
+void deq_q6_K(const BlockQ6_K* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    const uint8_t* ql = b[i].ql;
+    const uint8_t* qh = b[i].qh;
+    const int8_t* sc = b[i].scales;
+    for (int h = 0; h < 2; ++h, y += 128, ql += 64, qh += 32, sc += 8) {
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 15) | ((qh[l] & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = d * sc[is] * q1;
+        y[l + 32] = d * sc[is + 2] * q2;
+        y[l + 64] = d * sc[is + 4] * q3;
+        y[l + 96] = d * sc[is + 6] * q4;
+      }
+    }
+  }
+}
+
+void deq_a4(const BlockA4* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    for (int j = 0; j < 16; ++j) {
+      y[j] = b[i].s * (b[i].qs[j] & 15) + b[i].b;
+      y[j + 16] = b[i].s * (b[i].qs[j] >> 4) + b[i].b;
+    }
+  }
+}
+
+void deq_a8(const BlockA8* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    for (int j = 0; j < 32; ++j) y[j] = b[i].s * b[i].qs[j] + b[i].b;
+  }
+}
+
+}  // namespace
+
+void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
+  using core::DType;
+  const int64_t be = core::dtype_info(t).block_elems;
+  NLM_CHECK_MSG(n % be == 0, "[kernels] dequantize: n not a multiple of the block size");
+  const int64_t nb = n / be;
+  switch (t) {
+    case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
+    case DType::kF16: {
+      const auto* h = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(h[i]);
+      return;
+    }
+    case DType::kBF16: {
+      const auto* h = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = core::bf16_to_f32(h[i]);
+      return;
+    }
+    case DType::kQ8_0: deq_q8_0(static_cast<const BlockQ8_0*>(src), nb, dst); return;
+    case DType::kQ4_0: deq_q4_0(static_cast<const BlockQ4_0*>(src), nb, dst); return;
+    case DType::kQ4_1: deq_q4_1(static_cast<const BlockQ4_1*>(src), nb, dst); return;
+    case DType::kQ4_K: deq_q4_K(static_cast<const BlockQ4_K*>(src), nb, dst); return;
+    case DType::kQ6_K: deq_q6_K(static_cast<const BlockQ6_K*>(src), nb, dst); return;
+    case DType::kA4_32: deq_a4(static_cast<const BlockA4*>(src), nb, dst); return;
+    case DType::kA8_32: deq_a8(static_cast<const BlockA8*>(src), nb, dst); return;
+    default: break;
+  }
+  NLM_CHECK_MSG(false, "[kernels] dequantize: not a weight dtype");
+}
+
+}  // namespace nlm::kernels::quant

@@ -1,0 +1,59 @@
+// Exact conversion of MLX affine-quantized weights (mlx.core.quantize, mode "affine") into nativelm's
+// 32-element affine blocks: every MLX group of 32/64/128 becomes 1/2/4 blocks sharing its scale and bias,
+// which f32 holds exactly whatever the source dtype (f16, bf16, f32); the integers are copied.
+#include "core/f16.h"
+#include "kernels/kernels.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels {
+namespace {
+
+float load_scalar(const void* p, DType t, int64_t i) {
+  switch (t) {
+    case DType::kF16: return core::f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16: return core::bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    default: return static_cast<const float*>(p)[i];
+  }
+}
+
+// Element k of a row packed little-endian in 32-bit words.
+inline uint32_t packed_at(const uint32_t* row, int64_t k, int bits) {
+  const int per = 32 / bits;
+  return (row[k / per] >> (bits * (k % per))) & ((1u << bits) - 1u);
+}
+
+}  // namespace
+
+DType mlx_affine_dtype(int bits) { return bits == 8 ? DType::kA8_32 : DType::kA4_32; }
+
+bool convert_mlx_affine(const uint32_t* wq, const void* scales, const void* biases, DType scale_dtype,
+                        int64_t N, int64_t K, int bits, int group, void* dst) {
+  if (bits != 4 && bits != 8) return false;
+  if (group != 32 && group != 64 && group != 128) return false;
+  if (scale_dtype != DType::kF16 && scale_dtype != DType::kBF16 && scale_dtype != DType::kF32) return false;
+  if (K % group != 0 || N < 0) return false;
+  const int64_t words_per_row = K * bits / 32, groups_per_row = K / group, nb = K / 32;
+  for (int64_t n = 0; n < N; ++n) {
+    const uint32_t* row = wq + n * words_per_row;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t g = n * groups_per_row + (32 * b) / group;
+      const float s = load_scalar(scales, scale_dtype, g), bias = load_scalar(biases, scale_dtype, g);
+      if (bits == 4) {
+        quant::BlockA4& blk = static_cast<quant::BlockA4*>(dst)[n * nb + b];
+        blk.s = s;
+        blk.b = bias;
+        for (int j = 0; j < 16; ++j) {
+          blk.qs[j] = static_cast<uint8_t>(packed_at(row, 32 * b + j, 4) | (packed_at(row, 32 * b + j + 16, 4) << 4));
+        }
+      } else {
+        quant::BlockA8& blk = static_cast<quant::BlockA8*>(dst)[n * nb + b];
+        blk.s = s;
+        blk.b = bias;
+        for (int j = 0; j < 32; ++j) blk.qs[j] = static_cast<uint8_t>(packed_at(row, 32 * b + j, 8));
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace nlm::kernels

@@ -1,0 +1,28 @@
+#pragma once
+// Scalar encode / decode of every weight dtype (the reference and the fallback for quantize_row /
+// dequantize_row / embed_rows), and the int8 activation quantizer shared by the integer dot kernels.
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::quant {
+
+// dst[n] = decode(src); n a multiple of the block size of t.
+void dequantize(const void* src, core::DType t, int64_t n, float* dst);
+// dst = encode(src) as t (f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q6_K, a4_32, a8_32).
+void quantize(const float* src, core::DType t, int64_t n, void* dst);
+
+void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* y);
+void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* y);
+void quantize_q4_1(const float* x, int64_t n, BlockQ4_1* y);
+void quantize_q4_K(const float* x, int64_t n, BlockQ4_K* y);
+void quantize_q6_K(const float* x, int64_t n, BlockQ6_K* y);
+void quantize_a4(const float* x, int64_t n, BlockA4* y);
+void quantize_a8(const float* x, int64_t n, BlockA8* y);
+
+// Activation quantizer (scalar reference): for each 32-block, d = max|x|/127, q = round(x·127/max|x|) (ties to even
+// as SIMD rounding does), sum = Σq. n a multiple of 32.
+void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum);
+
+}  // namespace nlm::kernels::quant

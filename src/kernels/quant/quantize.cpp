@@ -1,0 +1,255 @@
+// f32 -> quantized blocks (round to nearest). Error bounds per element (checked by the tests):
+//   q8_0: |x − x̂| ≤ d/2, d = f16(max|x|/127)
+//   q4_0: d = f16(xm/−8) with xm the value of largest magnitude; q = clamp(round(x/d) + 8, 0, 15):
+//         |x − x̂| ≤ |d|/2 except on the side opposite xm, where x/d ∈ (7.5, 8] clamps: ≤ |d|
+//   q4_1: |x − x̂| ≤ d/2 + f16 rounding of the min
+//   q4_K: per sub-block s the effective step s_s = d·sc[s] covers [min_s, max_s] (the min is rounded
+//         up, the step up), so |x − x̂| ≤ s_s/2 with s_s ≤ (range_s + dmin)/15 + d
+//   a4/a8: |x − x̂| ≤ s/2 (f32 scale and bias)
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/f16.h"
+#include "core/status.h"
+#include "kernels/quant/quant.h"
+
+namespace nlm::kernels::quant {
+namespace {
+
+using core::f16_to_f32;
+using core::f32_to_f16;
+
+// f16 encoding of v >= 0 that is >= v (rounds up instead of to nearest).
+uint16_t f16_ceil(float v) {
+  uint16_t h = f32_to_f16(v);
+  if (f16_to_f32(h) < v) ++h;  // next representable value (positive, finite)
+  return h;
+}
+
+void minmax(const float* x, int n, float* lo, float* hi) {
+  float a = x[0], b = x[0];
+  for (int j = 1; j < n; ++j) {
+    a = std::min(a, x[j]);
+    b = std::max(b, x[j]);
+  }
+  *lo = a;
+  *hi = b;
+}
+
+}  // namespace
+
+void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const uint16_t dh = f32_to_f16(amax / 127.f);
+    const float d = f16_to_f32(dh);
+    const float id = d > 0.f ? 1.f / d : 0.f;
+    y[i].d = dh;
+    for (int j = 0; j < 32; ++j) {
+      y[i].qs[j] = static_cast<int8_t>(std::clamp(std::nearbyint(x[j] * id), -127.f, 127.f));
+    }
+  }
+}
+
+void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.f, xm = 0.f;
+    for (int j = 0; j < 32; ++j) {
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        xm = x[j];
+      }
+    }
+    const uint16_t dh = f32_to_f16(xm / -8.f);
+    const float d = f16_to_f32(dh);
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    y[i].d = dh;
+    for (int j = 0; j < 16; ++j) {
+      const int a = static_cast<int>(std::clamp(std::nearbyint(x[j] * id) + 8.f, 0.f, 15.f));
+      const int b = static_cast<int>(std::clamp(std::nearbyint(x[j + 16] * id) + 8.f, 0.f, 15.f));
+      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+    }
+  }
+}
+
+void quantize_q4_1(const float* x, int64_t n, BlockQ4_1* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float lo, hi;
+    minmax(x, 32, &lo, &hi);
+    const uint16_t dh = f32_to_f16((hi - lo) / 15.f);
+    const uint16_t mh = f32_to_f16(lo);
+    const float d = f16_to_f32(dh), m = f16_to_f32(mh);
+    const float id = d > 0.f ? 1.f / d : 0.f;
+    y[i].d = dh;
+    y[i].m = mh;
+    for (int j = 0; j < 16; ++j) {
+      const int a = static_cast<int>(std::clamp(std::nearbyint((x[j] - m) * id), 0.f, 15.f));
+      const int b = static_cast<int>(std::clamp(std::nearbyint((x[j + 16] - m) * id), 0.f, 15.f));
+      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+    }
+  }
+}
+
+// One q4_K super-block: x ≈ d·sc[s]·q − dmin·mn[s], q in [0, 15].
+static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
+  float lo[8], hi[8], mins[8], need[8];
+  float max_min = 0.f;
+  for (int s = 0; s < 8; ++s) {
+    minmax(x + 32 * s, 32, &lo[s], &hi[s]);
+    mins[s] = std::max(0.f, -lo[s]);  // subtracted offset, >= 0 (so a positive block keeps offset 0)
+    max_min = std::max(max_min, mins[s]);
+  }
+  const uint16_t dminh = f16_ceil(max_min / 63.f);
+  const float dmin = f16_to_f32(dminh);
+  uint8_t mn[8], sc[8];
+  float max_need = 0.f;
+  for (int s = 0; s < 8; ++s) {
+    mn[s] = dmin > 0.f ? static_cast<uint8_t>(std::min(63.f, std::ceil(mins[s] / dmin))) : 0;
+    need[s] = std::max(0.f, (hi[s] + dmin * mn[s]) / 15.f);  // step covering [0, hi + offset]
+    max_need = std::max(max_need, need[s]);
+  }
+  const uint16_t dh = f16_ceil(max_need / 63.f);
+  const float d = f16_to_f32(dh);
+  for (int s = 0; s < 8; ++s) {
+    sc[s] = d > 0.f ? static_cast<uint8_t>(std::min(63.f, std::ceil(need[s] / d))) : 0;
+  }
+  y->d = dh;
+  y->dmin = dminh;
+  for (int j = 0; j < 4; ++j) {
+    y->scales[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    y->scales[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+    y->scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int half = 0; half < 2; ++half) {
+      const int s = 2 * c + half;
+      const float step = d * sc[s], off = dmin * mn[s];
+      const float id = step > 0.f ? 1.f / step : 0.f;
+      for (int l = 0; l < 32; ++l) {
+        const int q = static_cast<int>(std::clamp(std::nearbyint((x[32 * s + l] + off) * id), 0.f, 15.f));
+        uint8_t& byte = y->qs[32 * c + l];
+        byte = half == 0 ? static_cast<uint8_t>(q) : static_cast<uint8_t>(byte | (q << 4));
+      }
+    }
+  }
+}
+
+void quantize_q4_K(const float* x, int64_t n, BlockQ4_K* y) {
+  for (int64_t i = 0; i < n / 256; ++i) quantize_q4_K_block(x + 256 * i, y + i);
+}
+
+// One q6_K super-block: 16 sub-blocks of 16 with int8 scales; q in [−32, 31].
+static void quantize_q6_K_block(const float* x, BlockQ6_K* y) {
+  float sub[16];
+  float amax_sub = 0.f;
+  for (int s = 0; s < 16; ++s) {
+    float amax = 0.f, xm = 0.f;
+    for (int l = 0; l < 16; ++l) {
+      if (std::fabs(x[16 * s + l]) > amax) {
+        amax = std::fabs(x[16 * s + l]);
+        xm = x[16 * s + l];
+      }
+    }
+    sub[s] = xm / -32.f;
+    amax_sub = std::max(amax_sub, std::fabs(sub[s]));
+  }
+  const uint16_t dh = f32_to_f16(amax_sub / 127.f);
+  const float d = f16_to_f32(dh);
+  int q[256];
+  for (int s = 0; s < 16; ++s) {
+    const float sc = d > 0.f ? std::clamp(std::nearbyint(sub[s] / d), -127.f, 127.f) : 0.f;
+    y->scales[s] = static_cast<int8_t>(sc);
+    const float step = d * sc;
+    const float id = step != 0.f ? 1.f / step : 0.f;
+    for (int l = 0; l < 16; ++l) {
+      q[16 * s + l] = static_cast<int>(std::clamp(std::nearbyint(x[16 * s + l] * id), -32.f, 31.f)) + 32;
+    }
+  }
+  y->d = dh;
+  for (int h = 0; h < 2; ++h) {
+    const int* qq = q + 128 * h;
+    uint8_t* ql = y->ql + 64 * h;
+    uint8_t* qh = y->qh + 32 * h;
+    for (int l = 0; l < 32; ++l) {
+      ql[l] = static_cast<uint8_t>((qq[l] & 15) | ((qq[l + 64] & 15) << 4));
+      ql[l + 32] = static_cast<uint8_t>((qq[l + 32] & 15) | ((qq[l + 96] & 15) << 4));
+      qh[l] = static_cast<uint8_t>((qq[l] >> 4) | ((qq[l + 32] >> 4) << 2) | ((qq[l + 64] >> 4) << 4) |
+                                   ((qq[l + 96] >> 4) << 6));
+    }
+  }
+}
+
+void quantize_q6_K(const float* x, int64_t n, BlockQ6_K* y) {
+  for (int64_t i = 0; i < n / 256; ++i) quantize_q6_K_block(x + 256 * i, y + i);
+}
+
+void quantize_a4(const float* x, int64_t n, BlockA4* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float lo, hi;
+    minmax(x, 32, &lo, &hi);
+    y[i].s = (hi - lo) / 15.f;
+    y[i].b = lo;
+    const float id = y[i].s > 0.f ? 1.f / y[i].s : 0.f;
+    for (int j = 0; j < 16; ++j) {
+      const int a = static_cast<int>(std::clamp(std::nearbyint((x[j] - lo) * id), 0.f, 15.f));
+      const int b = static_cast<int>(std::clamp(std::nearbyint((x[j + 16] - lo) * id), 0.f, 15.f));
+      y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
+    }
+  }
+}
+
+void quantize_a8(const float* x, int64_t n, BlockA8* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float lo, hi;
+    minmax(x, 32, &lo, &hi);
+    y[i].s = (hi - lo) / 255.f;
+    y[i].b = lo;
+    const float id = y[i].s > 0.f ? 1.f / y[i].s : 0.f;
+    for (int j = 0; j < 32; ++j) {
+      y[i].qs[j] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[j] - lo) * id), 0.f, 255.f));
+    }
+  }
+}
+
+void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum) {
+  for (int64_t i = 0; i < n / 32; ++i) {
+    float amax = 0.f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * i + j]));
+    d[i] = amax / 127.f;
+    const float id = amax > 0.f ? 127.f / amax : 0.f;
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int q = static_cast<int>(std::nearbyint(x[32 * i + j] * id));  // ties to even, as cvtps
+      qs[32 * i + j] = static_cast<int8_t>(q);
+      s += q;
+    }
+    sum[i] = s;
+  }
+}
+
+void quantize(const float* src, core::DType t, int64_t n, void* dst) {
+  using core::DType;
+  NLM_CHECK_MSG(n % core::dtype_info(t).block_elems == 0, "[kernels] quantize: n not a multiple of the block");
+  switch (t) {
+    case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_f16(src[i]);
+      return;
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = core::f32_to_bf16(src[i]);
+      return;
+    case DType::kQ8_0: quantize_q8_0(src, n, static_cast<BlockQ8_0*>(dst)); return;
+    case DType::kQ4_0: quantize_q4_0(src, n, static_cast<BlockQ4_0*>(dst)); return;
+    case DType::kQ4_1: quantize_q4_1(src, n, static_cast<BlockQ4_1*>(dst)); return;
+    case DType::kQ4_K: quantize_q4_K(src, n, static_cast<BlockQ4_K*>(dst)); return;
+    case DType::kQ6_K: quantize_q6_K(src, n, static_cast<BlockQ6_K*>(dst)); return;
+    case DType::kA4_32: quantize_a4(src, n, static_cast<BlockA4*>(dst)); return;
+    case DType::kA8_32: quantize_a8(src, n, static_cast<BlockA8*>(dst)); return;
+    default: break;
+  }
+  NLM_CHECK_MSG(false, "[kernels] quantize: unsupported dtype");
+}
+
+}  // namespace nlm::kernels::quant

@@ -1,0 +1,102 @@
+#pragma once
+// Scalar unpacking of one 32-element block of a quantized row into signed int8 values with a scale per
+// 16-element half and an offset: x[j] = s[j/16]·q[j] + m. Shared by the portable integer dot products
+// and by the tests. Every format fits: q8_0, q4_0 (q − 8), q4_1, q4_K (per sub-block), q6_K (two
+// sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/f16.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::quant {
+
+struct Unpacked32 {
+  int8_t q[32];
+  float s[2];
+  float m;
+};
+
+// Block `b` (in units of 32 elements) of a row of dtype t.
+inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
+  using core::DType;
+  using core::f16_to_f32;
+  switch (t) {
+    case DType::kQ8_0: {
+      const auto& blk = static_cast<const BlockQ8_0*>(row)[b];
+      for (int j = 0; j < 32; ++j) u->q[j] = blk.qs[j];
+      u->s[0] = u->s[1] = f16_to_f32(blk.d);
+      u->m = 0.f;
+      return;
+    }
+    case DType::kQ4_0: {
+      const auto& blk = static_cast<const BlockQ4_0*>(row)[b];
+      for (int j = 0; j < 16; ++j) {
+        u->q[j] = static_cast<int8_t>((blk.qs[j] & 15) - 8);
+        u->q[j + 16] = static_cast<int8_t>((blk.qs[j] >> 4) - 8);
+      }
+      u->s[0] = u->s[1] = f16_to_f32(blk.d);
+      u->m = 0.f;
+      return;
+    }
+    case DType::kQ4_1: {
+      const auto& blk = static_cast<const BlockQ4_1*>(row)[b];
+      for (int j = 0; j < 16; ++j) {
+        u->q[j] = static_cast<int8_t>(blk.qs[j] & 15);
+        u->q[j + 16] = static_cast<int8_t>(blk.qs[j] >> 4);
+      }
+      u->s[0] = u->s[1] = f16_to_f32(blk.d);
+      u->m = f16_to_f32(blk.m);
+      return;
+    }
+    case DType::kQ4_K: {
+      const auto& blk = static_cast<const BlockQ4_K*>(row)[b / 8];
+      const int s = static_cast<int>(b % 8);
+      uint8_t sc, mn;
+      k4_scale_min(blk.scales, s, &sc, &mn);
+      const uint8_t* qs = blk.qs + 32 * (s / 2);
+      const int shift = (s % 2) * 4;
+      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>((qs[j] >> shift) & 15);
+      u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
+      u->m = -f16_to_f32(blk.dmin) * mn;
+      return;
+    }
+    case DType::kQ6_K: {
+      const auto& blk = static_cast<const BlockQ6_K*>(row)[b / 8];
+      const int s = static_cast<int>(b % 8);  // 32-element group: half h, quarter c
+      const int h = s / 4, c = s % 4;
+      const uint8_t* ql = blk.ql + 64 * h + (c % 2) * 32;
+      const uint8_t* qh = blk.qh + 32 * h;
+      const int lshift = (c / 2) * 4, hshift = 2 * c;
+      for (int l = 0; l < 32; ++l) {
+        u->q[l] = static_cast<int8_t>((((ql[l] >> lshift) & 15) | (((qh[l] >> hshift) & 3) << 4)) - 32);
+      }
+      const float d = f16_to_f32(blk.d);
+      const int8_t* sc = blk.scales + 8 * h;
+      u->s[0] = d * sc[2 * c];
+      u->s[1] = d * sc[2 * c + 1];
+      u->m = 0.f;
+      return;
+    }
+    case DType::kA4_32: {
+      const auto& blk = static_cast<const BlockA4*>(row)[b];
+      for (int j = 0; j < 16; ++j) {
+        u->q[j] = static_cast<int8_t>(blk.qs[j] & 15);
+        u->q[j + 16] = static_cast<int8_t>(blk.qs[j] >> 4);
+      }
+      u->s[0] = u->s[1] = blk.s;
+      u->m = blk.b;
+      return;
+    }
+    case DType::kA8_32: {
+      const auto& blk = static_cast<const BlockA8*>(row)[b];
+      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(blk.qs[j] - 128);
+      u->s[0] = u->s[1] = blk.s;
+      u->m = blk.b + 128.f * blk.s;
+      return;
+    }
+    default: return;
+  }
+}
+
+}  // namespace nlm::kernels::quant

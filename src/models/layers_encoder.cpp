@@ -1,0 +1,172 @@
+#include "models/layers_encoder.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/kernels.h"
+
+namespace nlm::models {
+
+bool parse_encoder_activation(const std::string& name, EncoderActivation* out) {
+  if (name == "gelu") {
+    *out = EncoderActivation::kGelu;
+  } else if (name == "gelu_new" || name == "gelu_pytorch_tanh") {
+    *out = EncoderActivation::kGeluTanh;
+  } else if (name == "relu") {
+    *out = EncoderActivation::kRelu;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void bind_linear(Binder& b, std::string_view name, int64_t out, int64_t in, Linear* l) {
+  const std::string n(name);
+  b.bind(n + ".weight", {out, in}, &l->w);
+  core::TensorView bias;
+  if (b.bind_f32(n + ".bias", {out}, &bias)) l->b = bias.as<float>();
+}
+
+void bind_norm(Binder& b, std::string_view name, int64_t dim, Norm* n) {
+  const std::string s(name);
+  core::TensorView w, bias;
+  if (b.bind_f32(s + ".weight", {dim}, &w)) n->w = w.as<float>();
+  if (b.bind_f32(s + ".bias", {dim}, &bias)) n->b = bias.as<float>();
+}
+
+int64_t relative_position_bucket(int64_t relative_position, const RelativeBias& rb) {
+  int64_t ret = 0;
+  int64_t n = -relative_position;
+  int64_t num_buckets = rb.num_buckets;
+  if (rb.bidirectional) {
+    num_buckets /= 2;
+    if (n < 0) ret += num_buckets;
+    n = std::abs(n);
+  } else {
+    n = std::max<int64_t>(n, 0);
+  }
+  const int64_t max_exact = num_buckets / 2;
+  if (n < max_exact) return ret + n;
+  // float32 arithmetic, as torch computes it, so the truncation lands on the same bucket.
+  const float ratio = static_cast<float>(n) / static_cast<float>(max_exact);
+  const float scale = static_cast<float>(std::log(static_cast<double>(rb.max_distance) / static_cast<double>(max_exact)));
+  const float v = std::log(ratio) / scale * static_cast<float>(num_buckets - max_exact);
+  const int64_t large = std::min<int64_t>(max_exact + static_cast<int64_t>(v), num_buckets - 1);
+  return ret + large;
+}
+
+int64_t PackedBatch::max_len() const {
+  int64_t m = 0;
+  for (size_t i = 0; i + 1 < offsets.size(); ++i) m = std::max(m, offsets[i + 1] - offsets[i]);
+  return m;
+}
+
+PackedBatch pack_batch(std::span<const std::span<const int32_t>> seqs) {
+  PackedBatch b;
+  b.offsets.push_back(0);
+  for (const auto& s : seqs) {
+    b.ids.insert(b.ids.end(), s.begin(), s.end());
+    b.offsets.push_back(static_cast<int64_t>(b.ids.size()));
+  }
+  b.positions.assign(b.ids.size(), 0);
+  return b;
+}
+
+void fill_positions(PackedBatch* b, bool padding_positions, int32_t pad) {
+  for (int64_t s = 0; s < b->n_seqs(); ++s) {
+    int32_t count = 0;
+    for (int64_t t = b->offsets[s]; t < b->offsets[s + 1]; ++t) {
+      if (!padding_positions) {
+        b->positions[t] = static_cast<int32_t>(t - b->offsets[s]);
+      } else if (b->ids[t] == pad) {
+        b->positions[t] = pad;
+      } else {
+        b->positions[t] = ++count + pad;
+      }
+    }
+  }
+}
+
+void encoder_embeddings(const core::TensorView& word, const core::TensorView& position, const float* token_type,
+                        const Norm& norm, float eps, const PackedBatch& batch, int64_t hidden, float* x) {
+  const int64_t n = batch.n_tokens();
+  std::vector<float> pos(static_cast<size_t>(n * hidden));
+  kernels::embed_rows(word, batch.ids.data(), n, x);                  // x = word[ids]      [n, hidden]
+  kernels::embed_rows(position, batch.positions.data(), n, pos.data());
+  kernels::add(x, pos.data(), n * hidden, x);                         // x += position[pos]
+  if (token_type) kernels::add_bias(x, n, hidden, token_type);        // x += token_type[0]
+  kernels::layer_norm(x, n, hidden, norm.w, norm.b, eps, x);
+}
+
+namespace {
+void activate(EncoderActivation act, float* x, int64_t n) {
+  switch (act) {
+    case EncoderActivation::kGelu: kernels::gelu(x, n, x); break;
+    case EncoderActivation::kGeluTanh: kernels::gelu_tanh(x, n, x); break;
+    case EncoderActivation::kRelu:  // no kernel for it yet (kernels.h); plain C++
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.f ? x[i] : 0.f;
+      break;
+  }
+}
+
+// bias[h, i, j] = table[bucket(j - i), h] for a sequence of length len.
+void fill_relative_bias(const RelativeBias& rb, int64_t heads, int64_t len, float* bias) {
+  std::vector<int64_t> bucket_of(static_cast<size_t>(2 * len - 1));
+  for (int64_t r = -(len - 1); r <= len - 1; ++r) bucket_of[static_cast<size_t>(r + len - 1)] = relative_position_bucket(r, rb);
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < len; ++i) {
+      float* row = bias + (h * len + i) * len;
+      for (int64_t j = 0; j < len; ++j) row[j] = rb.table[bucket_of[static_cast<size_t>(j - i + len - 1)] * heads + h];
+    }
+  }
+}
+
+// ctx = softmax(q kᵀ / sqrt(d) (+ bias)) v, sequence by sequence.
+void packed_attention(const EncoderDims& d, const PackedBatch& batch, const RelativeBias* rel, const float* q,
+                      const float* k, const float* v, float* ctx, core::Arena& arena) {
+  float* bias = nullptr;
+  if (rel) {
+    const int64_t L = batch.max_len();
+    bias = arena.alloc<float>(static_cast<size_t>(d.heads * L * L));
+  }
+  for (int64_t s = 0; s < batch.n_seqs(); ++s) {
+    const int64_t off = batch.offsets[s], len = batch.offsets[s + 1] - off;
+    kernels::AttentionParams p;
+    p.n_q = len;
+    p.n_kv = len;
+    p.n_heads = static_cast<int>(d.heads);
+    p.n_kv_heads = static_cast<int>(d.heads);
+    p.head_dim = static_cast<int>(d.head_dim);
+    if (rel) {
+      fill_relative_bias(*rel, d.heads, len, bias);
+      p.bias = bias;
+    }
+    const int64_t o = off * d.hidden;
+    kernels::attention(q + o, k + o, v + o, ctx + o, p);
+  }
+}
+}  // namespace
+
+void encoder_layer(const EncoderDims& d, const EncoderLayer& l, const PackedBatch& batch, const RelativeBias* rel,
+                   float* x, core::Arena& arena) {
+  const int64_t n = batch.n_tokens(), H = d.hidden;
+  float* q = arena.alloc<float>(static_cast<size_t>(n * H));
+  float* k = arena.alloc<float>(static_cast<size_t>(n * H));
+  float* v = arena.alloc<float>(static_cast<size_t>(n * H));
+  float* ctx = arena.alloc<float>(static_cast<size_t>(n * H));
+  float* ff = arena.alloc<float>(static_cast<size_t>(n * d.intermediate));
+  kernels::matmul(x, n, l.q.w, l.q.b, q);                  // q = x Wqᵀ + bq        [n, H]
+  kernels::matmul(x, n, l.k.w, l.k.b, k);
+  kernels::matmul(x, n, l.v.w, l.v.b, v);
+  packed_attention(d, batch, rel, q, k, v, ctx, arena);    // ctx                   [n, heads, head_dim]
+  kernels::matmul(ctx, n, l.o.w, l.o.b, q);                // q = ctx Woᵀ + bo
+  kernels::add(x, q, n * H, x);                            // x = LN(x + attn)
+  kernels::layer_norm(x, n, H, l.attn_norm.w, l.attn_norm.b, d.ln_eps, x);
+  kernels::matmul(x, n, l.up.w, l.up.b, ff);               // ff = act(x Wupᵀ + b)  [n, intermediate]
+  activate(d.act, ff, n * d.intermediate);
+  kernels::matmul(ff, n, l.down.w, l.down.b, q);           // q = ff Wdownᵀ + b     [n, H]
+  kernels::add(x, q, n * H, x);                            // x = LN(x + ffn)
+  kernels::layer_norm(x, n, H, l.out_norm.w, l.out_norm.b, d.ln_eps, x);
+}
+
+}  // namespace nlm::models

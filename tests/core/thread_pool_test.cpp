@@ -1,0 +1,96 @@
+// ThreadPool: every task runs exactly once with a valid worker index, nested regions run inline,
+// concurrent callers are serialized safely, resize works, and the arena hands out aligned memory.
+#include "core/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "core/arena.h"
+
+namespace nlm::core {
+namespace {
+
+TEST(ThreadPool, EveryTaskOnceValidWorker) {
+  ThreadPool pool(3);
+  for (int64_t n : {0, 1, 2, 3, 17, 1000}) {
+    std::vector<std::atomic<int>> hits(n);
+    std::atomic<bool> bad_worker{false};
+    pool.parallel_for(n, [&](int64_t t, int w) {
+      hits[t].fetch_add(1);
+      if (w < 0 || w >= 3) bad_worker = true;
+    });
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    EXPECT_FALSE(bad_worker);
+  }
+}
+
+TEST(ThreadPool, NestedRegionsRunInline) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> total{0};
+  pool.parallel_for(8, [&](int64_t, int w) {
+    pool.parallel_for(10, [&](int64_t t, int inner_w) {
+      EXPECT_EQ(inner_w, w);
+      total += t;
+    });
+  });
+  EXPECT_EQ(total.load(), 8 * 45);
+}
+
+TEST(ThreadPool, ConcurrentCallersAndResize) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> total{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c) {
+    callers.emplace_back([&] {
+      for (int rep = 0; rep < 50; ++rep) pool.parallel_for(16, [&](int64_t t, int) { total += t; });
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(total.load(), 4 * 50 * 120);
+  pool.resize(1);
+  EXPECT_EQ(pool.n_threads(), 1);
+  total = 0;
+  pool.parallel_for(5, [&](int64_t t, int w) {
+    EXPECT_EQ(w, 0);
+    total += t;
+  });
+  EXPECT_EQ(total.load(), 10);
+  pool.resize(4);
+  std::vector<std::atomic<int>> hits(100);
+  pool.parallel_for(100, [&](int64_t t, int) { hits[t]++; });
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+TEST(ThreadPool, DefaultPoolExists) {
+  EXPECT_GE(n_threads(), 1);
+  std::atomic<int> n{0};
+  parallel_for(10, [&](int64_t, int) { n++; });
+  EXPECT_EQ(n.load(), 10);
+}
+
+TEST(Arena, AlignedAllocationsAndReset) {
+  Arena arena(256);
+  std::vector<char*> ptrs;
+  for (int i = 0; i < 20; ++i) {
+    char* p = arena.alloc<char>(100 + i);
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(p) % kAlignment, 0u);
+    for (int j = 0; j < 100 + i; ++j) p[j] = static_cast<char>(i);
+    ptrs.push_back(p);
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(ptrs[i][99], static_cast<char>(i));  // no overlap
+  const size_t reserved = arena.bytes_reserved();
+  arena.reset();
+  EXPECT_EQ(arena.bytes_used(), 0u);
+  EXPECT_GE(arena.bytes_reserved(), reserved);
+  float* f = arena.alloc<float>(reserved / sizeof(float) / 2);  // fits the merged chunk
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f) % kAlignment, 0u);
+  EXPECT_EQ(arena.bytes_reserved(), reserved);  // one merged chunk, no new allocation
+  AlignedBuffer<float> buf(33);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buf.data()) % kAlignment, 0u);
+}
+
+}  // namespace
+}  // namespace nlm::core

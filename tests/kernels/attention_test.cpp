@@ -1,0 +1,129 @@
+// attention against kernels/ref on every ISA: causal with a query offset (KV cache decode and chunked
+// prefill), key padding mask, sliding window, softcap, additive bias, GQA and MQA, non-default scale,
+// strided q/kv/out, odd head dims.
+// Tolerance: logits carry f32 dot-product error δ ≤ (D+2)·u·scale·Σ|q||k| (softcap's tanh is
+// 1-Lipschitz); softmax maps a logit perturbation δ to ≤ 2δ in total probability; the SIMD exp adds ≤ 4u
+// relative per weight and the sums Tk·u; so |o − o_ref| ≤ max|v|·(2δ + (2·Tk + 16)·u).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/ref.h"
+
+namespace nlm::kernels {
+namespace {
+
+using namespace testing;
+
+void check(AttentionParams p, bool with_mask, bool with_bias, uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << "Tq=" << p.n_q << " Tk=" << p.n_kv << " H=" << p.n_heads << "/"
+                                    << p.n_kv_heads << " D=" << p.head_dim << " causal=" << p.causal
+                                    << " pos0=" << p.q_pos0 << " window=" << p.window << " cap=" << p.softcap);
+  Rng rng(seed);
+  const int64_t D = p.head_dim;
+  p.ld_q = p.n_heads * D + 3;
+  p.ld_kv = p.n_kv_heads * D + 5;
+  p.ld_o = p.n_heads * D + 1;
+  Floats q(p.n_q * p.ld_q), k(p.n_kv * p.ld_kv), v(p.n_kv * p.ld_kv);
+  q.set(rng.normals(q.size(), 1.5f));
+  k.set(rng.normals(k.size(), 1.5f));
+  v.set(rng.normals(v.size()));
+  std::vector<uint8_t> mask(p.n_kv, 1);
+  if (with_mask) {
+    for (int64_t j = 0; j < p.n_kv; ++j) mask[j] = (j % 3 != 1);
+    p.key_mask = mask.data();
+  }
+  std::vector<float> bias;
+  if (with_bias) {
+    bias = rng.normals(p.n_heads * p.n_q * p.n_kv);
+    p.bias = bias.data();
+  }
+  std::vector<float> ref(p.n_q * p.ld_o, 0.f);
+  ref::attention(q.data(), k.data(), v.data(), ref.data(), p);
+  const double scale = p.scale != 0.f ? p.scale : 1.0 / std::sqrt(static_cast<double>(D));
+  double max_v = 0, max_qk = 0;
+  for (int64_t i = 0; i < v.size(); ++i) max_v = std::max(max_v, static_cast<double>(std::fabs(v[i])));
+  for (int64_t i = 0; i < p.n_q; ++i)
+    for (int h = 0; h < p.n_heads; ++h)
+      for (int64_t j = 0; j < p.n_kv; ++j) {
+        double s = 0;
+        const int hk = h / (p.n_heads / p.n_kv_heads);
+        for (int64_t d = 0; d < D; ++d) s += std::fabs(q[i * p.ld_q + h * D + d] * k[j * p.ld_kv + hk * D + d]);
+        max_qk = std::max(max_qk, s);
+      }
+  const double delta = (D + 2) * kU * scale * max_qk + 4 * kU * (with_bias ? 5.0 : 0.0);
+  const double tol = max_v * (2 * delta + (2 * p.n_kv + 16) * kU);
+  for_each_isa([&](Isa) {
+    Floats out(p.n_q * p.ld_o);
+    std::fill(out.data(), out.data() + out.size(), 9.f);
+    attention(q.data(), k.data(), v.data(), out.data(), p);
+    for (int64_t i = 0; i < p.n_q; ++i)
+      for (int64_t c = 0; c < p.n_heads * D; ++c)
+        ASSERT_NEAR(out[i * p.ld_o + c], ref[i * p.ld_o + c], tol) << "i=" << i << " c=" << c;
+  });
+}
+
+AttentionParams make(int64_t tq, int64_t tk, int h, int hkv, int d) {
+  AttentionParams p;
+  p.n_q = tq;
+  p.n_kv = tk;
+  p.n_heads = h;
+  p.n_kv_heads = hkv;
+  p.head_dim = d;
+  return p;
+}
+
+TEST(Attention, EncoderBidirectionalWithPaddingAndBias) {
+  for (int d : {1, 7, 8, 9, 64}) check(make(9, 9, 4, 4, d), true, false, d);
+  check(make(17, 17, 2, 2, 32), true, true, 50);
+}
+
+TEST(Attention, CausalPrefillAndDecodeWithGqaAndMqa) {
+  for (int hkv : {1, 2, 4}) {
+    AttentionParams p = make(13, 13, 4, hkv, 16);
+    p.causal = true;
+    check(p, false, false, 60 + hkv);
+    AttentionParams dec = make(1, 33, 8, hkv, 64);  // one new token, 32 cached
+    dec.causal = true;
+    dec.q_pos0 = 32;
+    check(dec, false, false, 70 + hkv);
+    AttentionParams chunk = make(5, 21, 4, hkv, 24);  // second prefill chunk
+    chunk.causal = true;
+    chunk.q_pos0 = 16;
+    check(chunk, false, false, 80 + hkv);
+  }
+}
+
+TEST(Attention, SlidingWindowSoftcapScale) {
+  AttentionParams p = make(19, 19, 4, 2, 16);
+  p.causal = true;
+  p.window = 4;
+  p.softcap = 50.f;
+  p.scale = 0.3f;
+  check(p, false, false, 90);
+  p.softcap = 2.f;  // a cap that actually bends the logits
+  check(p, true, false, 91);
+  AttentionParams big = make(large(70, 20), large(300, 60), 4, 1, 128);
+  big.causal = true;
+  big.q_pos0 = big.n_kv - big.n_q;
+  big.window = 37;
+  check(big, false, false, 92);
+}
+
+TEST(Attention, FullyMaskedQueryGetsZeros) {
+  AttentionParams p = make(2, 3, 1, 1, 4);
+  std::vector<uint8_t> mask = {0, 0, 0};
+  p.key_mask = mask.data();
+  float q[8] = {1, 2, 3, 4, 5, 6, 7, 8}, k[12] = {}, v[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, o[8];
+  for_each_isa([&](Isa) {
+    std::fill(o, o + 8, 5.f);
+    attention(q, k, v, o, p);
+    for (float x : o) ASSERT_EQ(x, 0.f);
+  });
+}
+
+}  // namespace
+}  // namespace nlm::kernels

@@ -1,0 +1,161 @@
+// matmul against kernels/ref on every ISA, weight dtype and edge size.
+// Tolerances (from floating-point error analysis, not tuned):
+// - f32/f16/bf16 weights: the kernel sums K products in f32 in some order; |ŷ − y| ≤ γ_K·Σ|x||w| with
+//   γ_K ≈ K·u (u = 2^-24), the classic bound for any summation order. Bias adds one more rounding.
+// - Quantized weights: activations are rounded to int8 per 32-block (step d_b = max|x_b|/127, error
+//   ≤ d_b/2 per element), so |ŷ − y| ≤ Σ_b d_b/2 · Σ_{k∈b}|w_k| + γ_K·Σ|x||w|. A second, tight check
+//   compares with the exact product of the dequantized weights and dequantized activations: only f32
+//   rounding of the per-block terms remains (γ_K on Σ|x̂||ŵ|).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernel_test_util.h"
+#include "kernels/kernels.h"
+#include "kernels/quant/quant.h"
+#include "kernels/ref/ref.h"
+
+namespace nlm::kernels {
+namespace {
+
+using core::DType;
+using namespace testing;
+
+struct Weights {
+  std::vector<char> buf;
+  TensorView view;
+  std::vector<float> deq;  // dequantized [N, K]
+};
+
+// Random weights of dtype t, stored just past an aligned start (GGUF only guarantees block alignment).
+Weights make_weights(DType t, int64_t N, int64_t K, Rng& rng) {
+  Weights w;
+  const int64_t rb = core::dtype_row_bytes(t, K);
+  w.buf.assign(N * rb + 64, 0);
+  // 2 bytes off alignment for GGUF blocks (2-byte aligned), 4 for f32 and the a4/a8 blocks (f32 fields).
+  const bool f32_fields = t == DType::kF32 || t == DType::kA4_32 || t == DType::kA8_32;
+  char* base = w.buf.data() + (f32_fields ? 4 : 2);
+  std::vector<float> src(K);
+  w.deq.resize(N * K);
+  for (int64_t n = 0; n < N; ++n) {
+    for (auto& v : src) v = rng.normal(0.5f);
+    quantize_row(src.data(), t, K, base + n * rb);
+    dequantize_row(base + n * rb, t, K, w.deq.data() + n * K);
+  }
+  w.view = TensorView(base, t, {N, K});
+  return w;
+}
+
+bool is_int(DType t) { return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16; }
+
+void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint64_t seed) {
+  SCOPED_TRACE(::testing::Message() << core::dtype_info(t).name << " M=" << M << " N=" << N << " K=" << K);
+  Rng rng(seed);
+  Weights w = make_weights(t, N, K, rng);
+  const int64_t ldx = K + 3, ldy = N + 5;  // strided rows too
+  Floats x(M * ldx), bias(N);
+  x.set(rng.normals(M * ldx));
+  bias.set(rng.normals(N));
+  const float* b = with_bias ? bias.data() : nullptr;
+  std::vector<float> ref(M * ldy);
+  ref::matmul(x.data(), M, w.view, b, ref.data(), ldx, ldy);
+  // Activations as the int8 path sees them.
+  std::vector<float> xhat(M * K), dblk(M * (K / 32 + 1));
+  if (is_int(t)) {
+    std::vector<int8_t> q(K);
+    std::vector<int32_t> s(K / 32);
+    for (int64_t m = 0; m < M; ++m) {
+      quant::quantize_act_ref(x.data() + m * ldx, K, q.data(), dblk.data() + m * (K / 32), s.data());
+      for (int64_t k = 0; k < K; ++k) xhat[m * K + k] = dblk[m * (K / 32) + k / 32] * q[k];
+    }
+  }
+  for_each_isa([&](Isa) {
+    Floats y(M * ldy);
+    std::fill(y.data(), y.data() + M * ldy, -7.f);
+    matmul(x.data(), M, w.view, b, y.data(), ldx, ldy);
+    for (int64_t m = 0; m < M; ++m) {
+      for (int64_t n = 0; n < N; ++n) {
+        const float* wr = w.deq.data() + n * K;
+        const float* xm = x.data() + m * ldx;
+        double abs_sum = with_bias ? std::fabs(bias[n]) : 0.0, act_err = 0.0, exact_hat = b ? b[n] : 0.0;
+        double abs_hat = abs_sum;
+        for (int64_t k = 0; k < K; ++k) {
+          abs_sum += std::fabs(xm[k] * wr[k]);
+          if (is_int(t) && M < kGemmMinRows) {
+            act_err += dblk[m * (K / 32) + k / 32] / 2 * std::fabs(wr[k]);
+            exact_hat += static_cast<double>(xhat[m * K + k]) * wr[k];
+            abs_hat += std::fabs(xhat[m * K + k] * wr[k]);
+          }
+        }
+        const double gamma = (K + 4) * kU;
+        const double got = y[m * ldy + n];
+        ASSERT_NEAR(got, ref[m * ldy + n], act_err * (1 + gamma) + gamma * abs_sum + 1e-30)
+            << "m=" << m << " n=" << n;
+        if (is_int(t) && M < kGemmMinRows) {  // the int8 path: exact integer sums, then f32 scaling
+          ASSERT_NEAR(got, exact_hat, gamma * abs_hat + 1e-30) << "m=" << m << " n=" << n;
+        }
+      }
+      // Padding between rows is untouched.
+      for (int64_t n = N; n < ldy && m + 1 < M; ++n) ASSERT_EQ(y[m * ldy + n], -7.f);
+    }
+  });
+}
+
+const DType kAll[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                      DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
+
+TEST(Matmul, GemvEdgeSizesEveryDtype) {
+  uint64_t seed = 1;
+  for (DType t : kAll) {
+    const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
+    for (int64_t N : {1, 7, 8, 9, 63, 129, 301}) check_matmul(t, 1, N, be * 3, N % 2 == 1, seed++);
+    // K covering the SIMD kernels' groups of 8 blocks plus a tail (8 + 3 blocks, 16 + 1).
+    for (int64_t K : {be * 11, be * 17}) check_matmul(t, 1, 33, K, false, seed++);
+    check_matmul(t, 3, 17, be * 11, true, seed++);
+  }
+}
+
+TEST(Matmul, GemmEdgeSizesEveryDtype) {
+  uint64_t seed = 100;
+  for (DType t : kAll) {
+    const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
+    for (int64_t M : {2, 5, 15, 16, 17, 67}) check_matmul(t, M, 37, be * 2, M % 2 == 0, seed++);
+  }
+}
+
+TEST(Matmul, FloatOddK) {
+  uint64_t seed = 200;
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t K : {1, 7, 8, 9, 31, 33, 257}) {
+      check_matmul(t, 1, 19, K, true, seed++);
+      check_matmul(t, 23, 19, K, false, seed++);
+    }
+  }
+}
+
+TEST(Matmul, LargeShapes) {
+  const int64_t M = large(263, 37), N = large(519, 71);
+  check_matmul(DType::kF32, M, N, 384 + 7, true, 300);
+  check_matmul(DType::kQ8_0, 3, N, 1024, false, 301);
+  check_matmul(DType::kQ4_K, 2, N, 1024, false, 302);
+  check_matmul(DType::kF16, 33, N, 256 + 7, false, 303);
+}
+
+TEST(EmbedRows, EveryDtypeMatchesDequantize) {
+  Rng rng(7);
+  for (DType t : kAll) {
+    const int64_t D = core::dtype_info(t).block_elems == 1 ? 37 : core::dtype_info(t).block_elems * 2;
+    Weights w = make_weights(t, 50, D, rng);
+    const int32_t ids[] = {0, 49, 3, 3, 17};
+    for_each_isa([&](Isa) {
+      Floats out(5 * (D + 1));
+      embed_rows(w.view, ids, 5, out.data(), D + 1);
+      for (int i = 0; i < 5; ++i)
+        for (int64_t d = 0; d < D; ++d) ASSERT_EQ(out[i * (D + 1) + d], w.deq[ids[i] * D + d]);
+    });
+  }
+}
+
+}  // namespace
+}  // namespace nlm::kernels

@@ -1,0 +1,90 @@
+// Differential test against transformers.js: every text of data/hard_corpus.json, tokenized with and
+// without special tokens by `nativelm serve` (the real binary, the `tokenize` command), must give the ids
+// @huggingface/transformers gives for the same tokenizer.json. The oracle runs live (js/oracle.mjs) when
+// its node_modules are installed (`make test` installs them), or NLM_TOK_ORACLE names its output;
+// otherwise the committed data/transformers_js_golden.json (made by the same script) is used.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "support/subprocess.h"
+
+namespace nlm::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in, nullptr, false);
+}
+
+fs::path tok_dir() { return fs::path(source_dir()) / "tests" / "tokenizer"; }
+
+// The oracle's answers: live when possible.
+json oracle(std::string* origin) {
+  if (const char* env = std::getenv("NLM_TOK_ORACLE")) {
+    *origin = std::string("NLM_TOK_ORACLE=") + env;
+    return read_json(env);
+  }
+  const fs::path js = tok_dir() / "js";
+  if (fs::exists(js / "node_modules" / "@huggingface" / "transformers") && std::system("node --version >/dev/null 2>&1") == 0) {
+    const fs::path out = fs::temp_directory_path() / ("nlm_tok_oracle_" + std::to_string(getpid()) + ".json");
+    const std::string cmd = "node '" + (js / "oracle.mjs").string() + "' '" + shared_dir() + "/data/tokenizers' '" +
+                            (tok_dir() / "data" / "hard_corpus.json").string() + "' '" + out.string() + "'";
+    if (std::system(cmd.c_str()) == 0) {
+      json j = read_json(out);
+      fs::remove(out);
+      *origin = "live transformers.js";
+      return j;
+    }
+  }
+  *origin = "committed golden";
+  return read_json(tok_dir() / "data" / "transformers_js_golden.json");
+}
+
+TEST(TransformersJsDiff, HardCorpusThroughServe) {
+  const fs::path tokenizers = fs::path(shared_dir()) / "data" / "tokenizers";
+  if (!fs::exists(tokenizers)) GTEST_SKIP() << "no " << tokenizers;
+  const json corpus = read_json(tok_dir() / "data" / "hard_corpus.json");
+  ASSERT_TRUE(corpus.is_array());
+  std::string origin;
+  const json expected = oracle(&origin);
+  ASSERT_TRUE(expected.is_object()) << origin;
+  std::cerr << "[oracle: " << origin << " " << expected["_meta"].dump() << "]\n";
+
+  Subprocess p(serve_argv());
+  int n_checked = 0, n_failed = 0;
+  for (auto it = expected.begin(); it != expected.end(); ++it) {
+    if (it.key() == "_meta") continue;
+    const std::string model = (tokenizers / it.key()).string();
+    for (const char* mode : {"with", "without"}) {
+      const json& want = it.value()[mode];
+      ASSERT_EQ(want.size(), corpus.size()) << it.key();
+      for (size_t k = 0; k < corpus.size(); ++k) {
+        ASSERT_TRUE(p.send({{"command", "tokenize"}, {"model", model}, {"text", corpus[k]},
+                            {"add_special_tokens", std::string(mode) == "with"}}));
+        auto got = p.read_json(std::chrono::seconds(60));
+        ASSERT_TRUE(got.has_value()) << "no answer; stderr: " << p.stderr_text();
+        ASSERT_EQ((*got)["success"], true) << got->dump();
+        ++n_checked;
+        if ((*got)["tokens"] != want[k] || (*got)["count"] != want[k].size()) {
+          ++n_failed;
+          ADD_FAILURE() << it.key() << " (" << mode << " special tokens) text #" << k << " " << corpus[k].dump()
+                        << "\n  nativelm:        " << (*got)["tokens"].dump() << "\n  transformers.js: " << want[k].dump();
+        }
+      }
+    }
+  }
+  p.close_stdin();
+  EXPECT_EQ(p.wait(), 0);
+  EXPECT_GT(n_checked, 0);
+  std::cerr << "[" << n_checked - n_failed << "/" << n_checked << " encodings equal]\n";
+}
+
+}  // namespace
+}  // namespace nlm::testing
