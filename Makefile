@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make serve  — set up, build, and start `nativelm serve` on the embedded default model
 #   make test   — set up, build, and run every test (the release build, then the ASan+UBSan build)
-# Other targets: build, test-release, test-asan, test-ts, bench.
+# Other targets: build, test-release, test-asan, test-ts, test-arm64, bench.
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
@@ -9,7 +9,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 WERROR ?= ON
 
-.PHONY: setup build build-asan serve test test-release test-asan test-ts bench clean
+.PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -38,7 +38,11 @@ test-ts: build
 	  cd clients/typescript && npm ci --no-audit --no-fund --silent && NATIVELM_BIN="$(abspath $(BUILD))/nativelm" npm test; \
 	fi
 
-test: test-release test-ts test-asan
+# The kernels' NEON path: cross-compiled with g++-aarch64-linux-gnu, run under qemu-aarch64.
+test-arm64: setup
+	bash tests/kernels/arm64/run_tests.sh
+
+test: test-release test-ts test-asan test-arm64
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done

@@ -162,7 +162,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("gemm/openblas/f32/" + shape).c_str(), gemm_openblas, s.M, s.K, s.N)->UseRealTime();
     for (k::Isa isa : k::supported_isas()) {
       for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
-        if (isa == k::Isa::kPortable && s.K > 384) continue;  // the slow path: one shape is enough
+        if (isa == k::Isa::kPortable && (s.K > 384 || t != DType::kF32)) continue;  // slow path: one is enough
+        if (s.K % nlm::core::dtype_info(t).block_elems != 0) continue;  // q4_K needs K % 256 == 0
         const std::string name = "gemm/" + std::string(k::isa_name(isa)) + "/" +
                                  std::string(nlm::core::dtype_info(t).name) + "/" + shape;
         benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, s.M, s.K, s.N)->UseRealTime();

@@ -10,6 +10,7 @@ PACKAGES=(
   libpcre2-dev libutf8proc-dev     # tokenizer regexes and Unicode
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenblas-dev                  # only the benchmarks compare against OpenBLAS sgemm
+  g++-aarch64-linux-gnu qemu-user  # make test-arm64: the NEON kernels, cross-built and emulated
   python3                          # the local Hub test server
   nodejs npm                       # TypeScript client and its tests
 )

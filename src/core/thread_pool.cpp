@@ -57,13 +57,17 @@ void ThreadPool::resize(int n_threads) {
   start(n_threads < 1 ? 1 : n_threads);
 }
 
-void ThreadPool::work(int worker) {
+void ThreadPool::run_tasks(Job& job, int worker) {
   const int saved = tl_worker;
   tl_worker = worker;
   for (;;) {
-    const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-    if (t >= n_tasks_) break;
-    fn_(ctx_, t, worker);
+    const int64_t t = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (t >= job.n_tasks) break;
+    job.fn(job.ctx, t, worker);
+    if (job.done.fetch_add(1, std::memory_order_acq_rel) + 1 == job.n_tasks) {
+      std::lock_guard<std::mutex> lk(mu_);  // the caller may be asleep waiting for the last task
+      done_cv_.notify_all();
+    }
   }
   tl_worker = saved;
 }
@@ -77,21 +81,19 @@ void ThreadPool::worker_loop(int worker) {
       cpu_relax();
       g = generation_.load(std::memory_order_acquire);
     }
-    if (g == seen) {
-      std::unique_lock<std::mutex> lk(mu_);
-      wake_cv_.wait(lk, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      g = generation_.load(std::memory_order_acquire);
-    }
-    seen = g;
+    Job* job = nullptr;
     {
-      std::lock_guard<std::mutex> lk(mu_);
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_cv_.wait(lk, [&] { return quit_ || generation_.load(std::memory_order_acquire) != seen; });
       if (quit_) return;
+      seen = generation_.load(std::memory_order_acquire);
+      job = job_;
+      if (job == nullptr) continue;  // woke after the region ended
+      ++job->entered;
     }
-    work(worker);
-    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lk(mu_);
-      done_cv_.notify_all();
-    }
+    run_tasks(*job, worker);
+    std::lock_guard<std::mutex> lk(mu_);
+    if (--job->entered == 0) done_cv_.notify_all();
   }
 }
 
@@ -103,30 +105,27 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
     return;
   }
   std::lock_guard<std::mutex> call(call_mu_);
-  const int n = n_threads_.load(std::memory_order_relaxed);
-  if (n == 1) {
-    tl_worker = 0;
-    for (int64_t t = 0; t < n_tasks; ++t) fn(ctx, t, 0);
-    tl_worker = -1;
+  Job job;
+  job.fn = fn;
+  job.ctx = ctx;
+  job.n_tasks = n_tasks;
+  if (n_threads_.load(std::memory_order_relaxed) == 1) {
+    run_tasks(job, 0);
     return;
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
-    fn_ = fn;
-    ctx_ = ctx;
-    n_tasks_ = n_tasks;
-    next_.store(0, std::memory_order_relaxed);
-    active_.store(n - 1, std::memory_order_relaxed);
+    job_ = &job;
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_cv_.notify_all();
-  work(0);
-  // Wait for the helpers: spin briefly, then sleep.
-  for (int spin = 0; active_.load(std::memory_order_acquire) != 0 && spin < 20000; ++spin) cpu_relax();
-  if (active_.load(std::memory_order_acquire) != 0) {
-    std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [&] { return active_.load(std::memory_order_acquire) == 0; });
-  }
+  run_tasks(job, 0);
+  // Wait for tasks other workers claimed (not for workers that never woke): spin, then sleep.
+  for (int spin = 0; job.done.load(std::memory_order_acquire) != n_tasks && spin < 20000; ++spin) cpu_relax();
+  std::unique_lock<std::mutex> lk(mu_);
+  done_cv_.wait(lk, [&] { return job.done.load(std::memory_order_acquire) == n_tasks; });
+  job_ = nullptr;  // late wakers find no job
+  done_cv_.wait(lk, [&] { return job.entered == 0; });
 }
 
 ThreadPool& default_pool() {

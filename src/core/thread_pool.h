@@ -42,19 +42,26 @@ class ThreadPool {
   void start(int n_threads);
   void stop();
   void worker_loop(int worker);
-  void work(int worker);
+
+  // One parallel region. Lives on the caller's stack; workers reach it only through job_ (under mu_)
+  // and the caller clears job_ and waits for `entered` to drop to 0 before returning, so a worker that
+  // wakes late never blocks the caller and never sees a finished job.
+  struct Job {
+    TaskFn fn;
+    void* ctx;
+    int64_t n_tasks;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    int entered = 0;  // workers inside the job (guarded by mu_)
+  };
+  void run_tasks(Job& job, int worker);
 
   std::mutex call_mu_;  // serializes parallel regions and resize
   std::mutex mu_;
   std::condition_variable wake_cv_, done_cv_;
   std::vector<std::thread> threads_;
   std::atomic<int> n_threads_{1};
-  // The current job (valid while a region runs).
-  TaskFn fn_ = nullptr;
-  void* ctx_ = nullptr;
-  int64_t n_tasks_ = 0;
-  std::atomic<int64_t> next_{0};
-  std::atomic<int> active_{0};         // workers still busy with the current job
+  Job* job_ = nullptr;  // the current region (guarded by mu_)
   std::atomic<uint64_t> generation_{0};
   bool quit_ = false;
 };

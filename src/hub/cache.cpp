@@ -189,15 +189,18 @@ core::Result<std::vector<std::string>> HubCache::remove(const std::string& repo_
   }
   removed.push_back(snapshot_dir(repo_id, *commit));
   fs::remove_all(removed.back(), ec);
-  // Blobs still linked from another snapshot stay.
+  // Blobs still linked from another snapshot stay; when the snapshots cannot be read whole, all stay.
   std::set<std::string> used;
-  for (auto it = fs::recursive_directory_iterator(repo / "snapshots", ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  std::error_code walk;
+  for (auto it = fs::recursive_directory_iterator(repo / "snapshots", walk);
+       !walk && it != fs::recursive_directory_iterator(); it.increment(walk)) {
     std::error_code ec2;
     if (it->is_symlink(ec2)) used.insert(fs::read_symlink(it->path(), ec2).filename().string());
   }
+  if (walk) return removed;
   for (const auto& blob : fs::directory_iterator(repo / "blobs", ec)) {
-    if (!used.count(blob.path().filename().string())) fs::remove(blob.path(), ec);
+    const std::string name = blob.path().filename().string();
+    if (!used.count(name) && name.find('.') == std::string::npos) fs::remove(blob.path(), ec);
   }
   return removed;
 }

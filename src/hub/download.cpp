@@ -66,6 +66,7 @@ struct State {
   std::string io_error;
   bool oversize = false;
   bool cancelled = false;
+  bool body_started = false;  // a chunk of the current response was seen
 };
 
 bool write_chunk(State& st, const BlobJob& job, long status, std::string_view chunk,
@@ -74,7 +75,9 @@ bool write_chunk(State& st, const BlobJob& job, long status, std::string_view ch
     st.cancelled = true;
     return false;
   }
-  if (status == 200 && st.on_disk > 0) {  // the server ignored Range: start over
+  const bool first_chunk = !st.body_started;
+  st.body_started = true;
+  if (first_chunk && status == 200 && st.on_disk > 0) {  // the server ignored Range: start over
     if (::ftruncate(st.fd, 0) != 0) return false;
     st.on_disk = 0;
     st.digest = new_digest(job);
@@ -148,6 +151,7 @@ core::Result<BlobOutcome> download_blob(const HttpClient& http, const HubSetting
   int failures = 0;
   while (st.on_disk < job.size) {
     const int64_t before = st.on_disk;
+    st.body_started = false;
     HttpResponse r = http.get_stream(job.url, static_cast<uint64_t>(st.on_disk), [&](long status, std::string_view c) {
       if (!write_chunk(st, job, status, c, cancelled)) return false;
       if (progress) progress(st.on_disk);

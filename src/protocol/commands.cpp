@@ -18,6 +18,8 @@ core::Result<Json> cmd_detokenize(CommandContext& ctx);
 core::Result<Json> cmd_embed(CommandContext& ctx);
 core::Result<Json> cmd_generate(CommandContext& ctx);
 core::Result<Json> cmd_logits(CommandContext& ctx);
+core::Result<Json> cmd_chat(CommandContext& ctx);
+core::Result<Json> cmd_apply_template(CommandContext& ctx);
 
 namespace {
 constexpr std::array kCommands = {
@@ -34,6 +36,8 @@ constexpr std::array kCommands = {
     CommandSpec{"embed", cmd_embed, false},
     CommandSpec{"generate", cmd_generate, false},
     CommandSpec{"logits", cmd_logits, false},
+    CommandSpec{"chat", cmd_chat, false},
+    CommandSpec{"apply_template", cmd_apply_template, false},
 };
 }  // namespace
 

@@ -166,7 +166,6 @@ class UnigramModel final : public Model {
   double unk_score_ = 0;
   size_t max_piece_bytes_ = 0;
   int32_t byte_ids_[256];
-  bool have_bytes_ = false;
   WordCache cache_;
 };
 

@@ -85,7 +85,7 @@ bool is_mark_nonspacing(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN
 
 bool is_other(char32_t c) {
   const auto k = category(c);
-  return k == UTF8PROC_CATEGORY_CN || (k >= UTF8PROC_CATEGORY_CC && k <= UTF8PROC_CATEGORY_CO);
+  return k >= UTF8PROC_CATEGORY_CC && k <= UTF8PROC_CATEGORY_CO;  // Cc, Cf, Cs, Co; unassigned stays
 }
 
 bool is_cjk(char32_t c) {

@@ -19,8 +19,7 @@ size_t count_chars(std::string_view s);
 
 // Rust char::is_whitespace (the White_Space property).
 bool is_whitespace(char32_t c);
-// Rust char::is_alphanumeric (Alphabetic or Numeric: L*, Nl, Other_Alphabetic..., Nd, No) — approximated
-// by the general categories L*, M* with Other_Alphabetic is not available, so: L*, N*.
+// Rust char::is_alphanumeric (Alphabetic or Numeric), approximated by the general categories L*, N*.
 bool is_alphanumeric(char32_t c);
 // Rust char::is_numeric (Nd, Nl, No).
 bool is_numeric(char32_t c);
@@ -29,7 +28,7 @@ bool is_bert_punctuation(char32_t c);
 // General category groups.
 bool is_letter(char32_t c);
 bool is_mark_nonspacing(char32_t c);  // Mn
-bool is_other(char32_t c);            // C* (Cc, Cf, Cs, Co, Cn)
+bool is_other(char32_t c);            // Cc, Cf, Cs, Co (not Cn: the tokenizers library keeps unassigned)
 bool is_cjk(char32_t c);              // BERT's "Chinese character" ranges
 // Perl/Unicode \w (Alphabetic, M*, Nd, Pc, Join_Control), as the Whitespace pre-tokenizer's regex uses.
 bool is_word_char(char32_t c);

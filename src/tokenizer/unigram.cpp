@@ -26,13 +26,10 @@ core::Result<std::unique_ptr<UnigramModel>> UnigramModel::create(std::vector<std
   m->unk_id_ = unk_id;
   m->unk_score_ = (pieces.empty() ? 0.0 : min_score) - 10.0;
   m->byte_fallback_ = byte_fallback;
-  m->have_bytes_ = true;
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    const auto id = m->vocab_.find(name);
-    m->byte_ids_[b] = id.value_or(-1);
-    m->have_bytes_ = m->have_bytes_ && id.has_value();
+    m->byte_ids_[b] = m->vocab_.find(name).value_or(-1);
   }
   return m;
 }
@@ -79,11 +76,15 @@ void UnigramModel::tokenize(std::string_view word, Ids& out) const {
   for (size_t k = 0; k < path.size(); ++k) {
     const int32_t id = path[k].second;
     const bool unk = id < 0 || (unk_id_ && id == *unk_id_);
-    if (unk && byte_fallback_ && have_bytes_) {
+    if (unk && byte_fallback_) {
       const size_t end = k + 1 < path.size() ? path[k + 1].first : n;
-      for (size_t b = path[k].first; b < end; ++b) ids.push_back(byte_ids_[static_cast<unsigned char>(word[b])]);
-      prev_unk = false;
-      continue;
+      bool all = true;
+      for (size_t b = path[k].first; b < end; ++b) all = all && byte_ids_[static_cast<unsigned char>(word[b])] >= 0;
+      if (all) {
+        for (size_t b = path[k].first; b < end; ++b) ids.push_back(byte_ids_[static_cast<unsigned char>(word[b])]);
+        prev_unk = false;
+        continue;
+      }
     }
     if (unk) {
       if (!prev_unk && unk_id_) ids.push_back(*unk_id_);

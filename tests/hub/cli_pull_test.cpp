@@ -143,6 +143,24 @@ TEST_F(HubCli, ProtocolPullModelsDelete) {
                            (*models)["models"][0], &why))
       << why;
 
+  // The pulled id loads and embeds exactly as the original folder does.
+  const json tokens = {101, 345, 678, 12, 904, 56, 222, 102};
+  ASSERT_TRUE(p.send({{"command", "embed"}, {"id", "e1"}, {"model", kRepo}, {"tokens", tokens}}));
+  auto by_id = p.read_json();
+  ASSERT_TRUE(by_id);
+  ASSERT_EQ((*by_id)["success"], true) << by_id->dump();
+  const std::string fixture = (fs::path(shared_dir()) / "fixtures" / "bert").string();
+  ASSERT_TRUE(p.send({{"command", "embed"}, {"id", "e2"}, {"model", fixture}, {"tokens", tokens}}));
+  auto by_path = p.read_json();
+  ASSERT_TRUE(by_path);
+  ASSERT_EQ((*by_path)["success"], true) << by_path->dump();
+  EXPECT_FALSE((*by_id)["embeddings"].empty());
+  EXPECT_EQ((*by_id)["embeddings"], (*by_path)["embeddings"]);
+  ASSERT_TRUE(p.send({{"command", "models"}, {"id", 2}}));
+  models = p.read_json();
+  ASSERT_TRUE(models);
+  EXPECT_EQ((*models)["models"][0]["loaded"], true) << models->dump();
+
   ASSERT_TRUE(p.send({{"command", "pull"}, {"id", 3}, {"model", "../../x"}}));
   auto bad = p.read_json();
   ASSERT_TRUE(bad);
@@ -164,6 +182,26 @@ TEST_F(HubCli, ProtocolPullModelsDelete) {
   p.close_stdin();
   EXPECT_EQ(p.wait(), 0);
   EXPECT_EQ(p.stderr_text().find("HF_TOKEN="), std::string::npos);
+}
+
+TEST_F(HubCli, ServeResolvesMissingIdsOnlyWithAllowDownload) {
+  const json embed = {{"command", "embed"}, {"id", 1}, {"model", kRepo}, {"tokens", {101, 7, 102}}};
+  {
+    Subprocess p(serve_argv(), env());
+    ASSERT_TRUE(p.send(embed));
+    auto r = p.read_json();
+    ASSERT_TRUE(r);
+    EXPECT_EQ((*r)["code"], "model_not_found") << r->dump();
+    EXPECT_NE((*r)["error"].get<std::string>().find("nativelm pull test-org/tiny-bert"), std::string::npos) << r->dump();
+  }
+  EXPECT_EQ(hub_.body_bytes(std::string(kRepo) + "/model.safetensors"), 0);
+  Subprocess p(serve_argv({"--allow-download"}), env());
+  ASSERT_TRUE(p.send(embed));
+  std::optional<json> r;
+  while ((r = p.read_json(std::chrono::seconds(60))) && r->contains("event")) EXPECT_EQ((*r)["event"], "progress");
+  ASSERT_TRUE(r) << p.stderr_text();
+  EXPECT_EQ((*r)["success"], true) << r->dump();
+  EXPECT_TRUE(fs::exists(repo_cache() / "refs" / "main"));
 }
 
 TEST_F(HubCli, ListAndRm) {

@@ -15,6 +15,7 @@ Test controls (JSON):
       stall      {"org/name/path": n_bytes}            send n bytes then hang (until the client goes)
       wrong_sha  ["org/name/path"]                     announce a sha256 that does not match
       extra      {"org/name": ["../../x"]}             extra names in the listing
+      listed_size {"org/name/path": n}                 the size the listing announces for a file
   GET  /_stats     {"body_bytes": {"org/name/path": n}, "requests": n, "auth_seen": [...]}
   POST /_reset     clears counters and behaviours
 Prints "PORT <n>" on stdout once listening on 127.0.0.1.
@@ -135,7 +136,9 @@ class Handler(BaseHTTPRequestHandler):
         commit = commit_of(repo)
         if rev not in ("main", commit):
             return self.error(404, "Revision not found")
-        siblings = [{"rfilename": p, "size": len(read(repo, p))} for p in repo_files(repo)]
+        with LOCK:
+            listed = dict(CONFIG.get("listed_size", {}))
+        siblings = [{"rfilename": p, "size": listed.get(repo + "/" + p, len(read(repo, p)))} for p in repo_files(repo)]
         with LOCK:
             siblings += [{"rfilename": p, "size": 1} for p in CONFIG.get("extra", {}).get(repo, [])]
         body = json.dumps({"id": repo, "sha": commit, "siblings": siblings}).encode()

@@ -1,9 +1,11 @@
 // hub::pull against tests/hub/fake_hub.py: layout, reuse, integrity, retries, HTTP errors, unsafe names.
 #include <filesystem>
 #include <set>
+#include <sys/statvfs.h>
 
 #include <gtest/gtest.h>
 
+#include "hub/api.h"
 #include "hub/cache.h"
 #include "hub/hash.h"
 #include "hub/pull.h"
@@ -91,8 +93,9 @@ TEST_F(HubPull, FullPullLandsInTheHfLayoutAndIsReused) {
   EXPECT_EQ(finished, got);
   // No temporary left behind.
   for (const auto& e : fs::recursive_directory_iterator(repo_cache())) {
-    EXPECT_EQ(e.path().string().find("incomplete"), std::string::npos) << e.path();
-    EXPECT_EQ(e.path().string().find("nlm-"), std::string::npos) << e.path();
+    const std::string rel = fs::relative(e.path(), repo_cache()).string();
+    EXPECT_EQ(rel.find("incomplete"), std::string::npos) << rel;
+    EXPECT_EQ(rel.find("nlm-"), std::string::npos) << rel;
   }
 
   // A second pull transfers nothing.
@@ -190,8 +193,9 @@ TEST_F(HubPull, TokenIsSentAsBearer) {
   r = pull(settings_, RepoRef{kRepo, "main"}, {});
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   bool seen = false;
-  for (const auto& a : hub_.stats()["auth_seen"]) seen = seen || a == "Bearer hf_right_token";
-  EXPECT_TRUE(seen);
+  const auto stats = hub_.stats();
+  for (const auto& a : stats["auth_seen"]) seen = seen || a.get<std::string>() == "Bearer hf_right_token";
+  EXPECT_TRUE(seen) << stats.dump();
 }
 
 TEST_F(HubPull, UnsafeNamesInTheListingAreRefused) {
@@ -220,6 +224,19 @@ TEST_F(HubPull, IncludeAndSingleGgufRepos) {
   r = pull(settings_, RepoRef{"test-org/gguf-only", "main"}, {});
   EXPECT_EQ(r.status().code(), core::ErrorCode::kInvalidRequest);
   EXPECT_NE(r.status().message().find("model-Q8_0.gguf"), std::string::npos);
+}
+
+TEST_F(HubPull, NotEnoughDiskSpaceIsRefusedBeforeDownloading) {
+  struct statvfs st {};
+  ASSERT_EQ(::statvfs(cache_.path().c_str(), &st), 0);
+  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+  if (free_bytes > 1.5 * static_cast<double>(kMaxFileBytes)) GTEST_SKIP() << "more than 1.5 TiB free";
+  hub_.control({{"listed_size", {{std::string(kRepo) + "/model.safetensors", kMaxFileBytes}}}});
+  auto r = pull(settings_, RepoRef{kRepo, "main"}, {});
+  EXPECT_EQ(r.status().code(), core::ErrorCode::kIoError);
+  EXPECT_NE(r.status().message().find("disk space"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(hub_.stats()["body_bytes"].empty());
+  EXPECT_FALSE(fs::exists(repo_cache() / "snapshots"));
 }
 
 TEST_F(HubPull, PullingByCommitWritesNoRef) {

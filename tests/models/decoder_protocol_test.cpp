@@ -208,3 +208,28 @@ TEST(DefaultModelThroughBinary, PromptLongerThanTheContext) {
 
 }  // namespace
 }  // namespace nlm::testing
+
+namespace nlm::testing {
+namespace {
+
+// chat with the plain fallback equals generate on BOS + the message content + "\n".
+TEST(DefaultModelThroughBinary, ChatPlainFallbackEqualsGenerate) {
+  Subprocess p(serve_argv(), serve_env());
+  ASSERT_TRUE(p.send({{"command", "tokenize"}, {"id", "t"}, {"text", "Once upon a time\n"}}));
+  auto t = final_line(p, "t");
+  ASSERT_TRUE(t && (*t)["success"] == true) << (t ? t->dump() : p.stderr_text());
+  ASSERT_TRUE(p.send({{"command", "generate"}, {"id", "g"}, {"prompt_tokens", (*t)["tokens"]}, {"max_tokens", 12},
+                      {"temperature", 0}}));
+  auto g = final_line(p, "g");
+  ASSERT_TRUE(p.send({{"command", "chat"}, {"id", "c"},
+                      {"messages", {{{"role", "user"}, {"content", "Once upon a time"}}}},
+                      {"max_tokens", 12}, {"temperature", 0}}));
+  auto c = final_line(p, "c");
+  ASSERT_TRUE(g && c && (*c)["success"] == true) << (c ? c->dump() : p.stderr_text());
+  EXPECT_EQ((*c)["tokens"], (*g)["tokens"]);
+  EXPECT_EQ((*c)["message"]["content"], (*g)["text"]);
+  EXPECT_EQ((*c)["message"]["role"], "assistant");
+}
+
+}  // namespace
+}  // namespace nlm::testing

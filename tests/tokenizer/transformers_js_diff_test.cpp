@@ -3,6 +3,9 @@
 // @huggingface/transformers gives for the same tokenizer.json. The oracle runs live (js/oracle.mjs) when
 // its node_modules are installed (`make test` installs them), or NLM_TOK_ORACLE names its output;
 // otherwise the committed data/transformers_js_golden.json (made by the same script) is used.
+// Where transformers.js departs from the Hugging Face tokenizers library (e.g. its Digits pre-tokenizer
+// splits ASCII digits only, the Rust one every Unicode number), the library's own ids — from its Node
+// binding, in the same oracle file — settle it: nativelm must then equal those, and the case is listed.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,7 +61,7 @@ TEST(TransformersJsDiff, HardCorpusThroughServe) {
   std::cerr << "[oracle: " << origin << " " << expected["_meta"].dump() << "]\n";
 
   Subprocess p(serve_argv());
-  int n_checked = 0, n_failed = 0;
+  int n_checked = 0, n_failed = 0, n_settled = 0;
   for (auto it = expected.begin(); it != expected.end(); ++it) {
     if (it.key() == "_meta") continue;
     const std::string model = (tokenizers / it.key()).string();
@@ -72,6 +75,13 @@ TEST(TransformersJsDiff, HardCorpusThroughServe) {
         ASSERT_TRUE(got.has_value()) << "no answer; stderr: " << p.stderr_text();
         ASSERT_EQ((*got)["success"], true) << got->dump();
         ++n_checked;
+        const json* hf = it.value().contains(std::string("hf_") + mode) ? &it.value()[std::string("hf_") + mode] : nullptr;
+        if ((*got)["tokens"] != want[k] && hf && (*hf)[k] != want[k] && (*got)["tokens"] == (*hf)[k]) {
+          ++n_settled;
+          std::cerr << "[transformers.js departs from tokenizers; nativelm follows tokenizers: " << it.key() << " " << mode
+                    << " #" << k << " " << corpus[k].dump() << "]\n";
+          continue;
+        }
         if ((*got)["tokens"] != want[k] || (*got)["count"] != want[k].size()) {
           ++n_failed;
           ADD_FAILURE() << it.key() << " (" << mode << " special tokens) text #" << k << " " << corpus[k].dump()
@@ -83,7 +93,8 @@ TEST(TransformersJsDiff, HardCorpusThroughServe) {
   p.close_stdin();
   EXPECT_EQ(p.wait(), 0);
   EXPECT_GT(n_checked, 0);
-  std::cerr << "[" << n_checked - n_failed << "/" << n_checked << " encodings equal]\n";
+  std::cerr << "[" << n_checked - n_failed - n_settled << "/" << n_checked << " encodings equal to transformers.js, "
+            << n_settled << " equal to tokenizers where transformers.js departs from it]\n";
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ std::vector<std::string> split_inputs(const std::string& s) {
   for (size_t pos; (pos = s.find(kSep, start)) != std::string::npos; start = pos + kSep.size()) {
     out.push_back(s.substr(start, pos - start));
   }
-  out.push_back(s.substr(start));
+  if (start < s.size()) out.push_back(s.substr(start));  // the file ends with a separator
   return out;
 }
 

@@ -173,7 +173,9 @@ export class BackendChain extends EventEmitter implements AIBackend {
 export async function createBackends(options: CreateBackendsOptions = {}): Promise<BackendChain> {
   const logger = options.logger ?? consoleLogger;
   const backends: Candidate[] = [];
-  if (options.nativelm !== false) backends.push(new NativeLMBackend({ logger, ...options.nativelm }));
+  if (options.nativelm !== false) {
+    backends.push(new NativeLMBackend({ ...options.nativelm, logger: options.nativelm?.logger ?? logger }));
+  }
   if (options.ollama !== false) backends.push(new OllamaBackend(options.ollama || {}));
   backends.push(...(options.extra ?? []));
   const reasons: string[] = [];

@@ -86,7 +86,9 @@ export class NativeLM extends EventEmitter {
     super();
     this.opts = {
       requestTimeoutMs: 0, startTimeoutMs: 30000, autoRestart: true, maxRestarts: 3, restartWindowMs: 60000,
-      restartDelayMs: 250, shutdownTimeoutMs: 5000, logger: consoleLogger, ...options,
+      restartDelayMs: 250, shutdownTimeoutMs: 5000, logger: consoleLogger,
+      // An option given as undefined keeps its default.
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
     };
     this.logger = this.opts.logger;
   }
@@ -199,7 +201,7 @@ export class NativeLM extends EventEmitter {
     this.ready = this.launch().then(
       (p) => this.onReady(p),
       (e: NativeLMError) => {
-        this.fail(e);
+        this.fail(e, "warn");  // e.g. no binary here: the app may well go on with another backend
         throw e;
       });
     this.ready.catch(() => {});
@@ -219,11 +221,11 @@ export class NativeLM extends EventEmitter {
   }
 
   /** The engine is down for good (until start() is called again). */
-  private fail(error: NativeLMError): void {
+  private fail(error: NativeLMError, level: "warn" | "error" = "error"): void {
     if (this._state === "closed") return;
     this._state = "failed";
     this.failure = error;
-    this.logger.error(error.message);
+    this.logger[level](error.message);
     this.emit("failed", error);
   }
 

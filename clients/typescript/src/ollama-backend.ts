@@ -251,6 +251,7 @@ export class OllamaBackend implements AIBackend {
       while ((nl = buf.indexOf("\n")) >= 0) {
         const obj = parse(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
+        if (deadline.signal.aborted) throw deadline.signal.reason;  // nothing more after a cancel or timeout
         if (obj) yield obj;
       }
     }

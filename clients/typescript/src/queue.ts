@@ -1,5 +1,5 @@
-// A push-to-pull queue: the producer pushes items, ends or fails it; one consumer pulls with an
-// async iterator. `onReturn` runs when the consumer stops early (break out of for-await).
+// A push-to-pull queue: the producer pushes items, ends or fails it (a failure, e.g. a cancel, is
+// seen at the next pull, ahead of items not pulled yet); one consumer pulls with an async iterator. `onReturn` runs when the consumer stops early (break out of for-await).
 
 export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private items: T[] = [];
@@ -22,9 +22,11 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     for (const w of this.waiters.splice(0)) w.resolve({ value: undefined, done: true });
   }
 
+  /** Ends with an error, dropping what was not pulled yet: the consumer's next pull throws. */
   fail(error: unknown): void {
     if (this.ended) return;
     this.ended = true;
+    this.items = [];
     this.failure = { error };
     for (const w of this.waiters.splice(0)) w.reject(error);
   }

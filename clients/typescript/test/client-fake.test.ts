@@ -211,6 +211,16 @@ describe("NativeLM restarts and shutdown", () => {
     }
   });
 
+  test("options given as undefined keep their defaults", async () => {
+    const c = new NativeLM({ binaryPath: FAKE, startTimeoutMs: undefined, requestTimeoutMs: undefined, logger: recordingLogger() });
+    try {
+      await c.start();  // an undefined startTimeoutMs would time out at once
+      await c.ping();
+    } finally {
+      await c.close();
+    }
+  });
+
   test("a missing binary is a typed engine_unavailable error naming the path", async () => {
     const c = fakeClient({ binaryPath: join(tmp.path, "no-such-nativelm") });
     await assert.rejects(c.start(), (e: NativeLMError) => e.code === "engine_unavailable" && /binary not found.*no-such-nativelm/.test(e.message));

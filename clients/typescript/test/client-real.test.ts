@@ -2,12 +2,14 @@
 // Slow requests use the test-only `sleep` command (serve --debug-commands); generation uses the
 // embedded default model and is skipped, saying so, while the binary cannot generate yet.
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test, type TestContext } from "node:test";
 
 import { NativeLM, type NativeLMOptions } from "../src/client.js";
 import { NativeLMError } from "../src/errors.js";
 import { NativeLMBackend } from "../src/nativelm-backend.js";
-import { ENGINE_ENV, START_TIMEOUT_MS, alive, recordingLogger, requireRealBinary, waitFor } from "./helpers.js";
+import { ENGINE_ENV, SHARED_DIR, START_TIMEOUT_MS, alive, recordingLogger, requireRealBinary, waitFor } from "./helpers.js";
 
 const isCode = (code: string) => (e: unknown) => e instanceof NativeLMError && e.code === code;
 
@@ -49,6 +51,10 @@ describe("NativeLM with the real binary", () => {
       e.code === "unknown_command" && /fly/.test(e.message) && typeof e.requestId === "number");
     await assert.rejects(client.request({ command: "cancel" }), isCode("invalid_request"));
     await assert.rejects(client.request({ command: "sleep", ms: -5 }), isCode("invalid_request"));
+    const backend = new NativeLMBackend({ client });
+    await assert.rejects(backend.embed("hi", "/nonexistent/model"), isCode("model_not_found"));
+    await assert.rejects(backend.embed(["a", "b"], "/nonexistent/model"), isCode("model_not_found"));
+    await assert.rejects(backend.generate("hi", { model: "/nonexistent/model" }), isCode("model_not_found"));
   });
 
   test("cancel: aborting a running request rejects 'cancelled' and the engine stops it", async () => {
@@ -112,26 +118,33 @@ describe("NativeLM restarts the real binary", () => {
 
 describe("NativeLMBackend with the real binary's default model", () => {
   let backend: NativeLMBackend;
-  let generateSkip: string | undefined;
+  const missing = new Map<string, string>();  // command → why it cannot run on the default model yet
   before(async () => {
     backend = new NativeLMBackend({ client: realClient() });
-    try {
-      await backend.generate("Once", { maxTokens: 1, temperature: 0 });
-    } catch (e) {
-      if (isCode("unknown_command")(e) || isCode("model_not_found")(e)) {
-        generateSkip = `the binary cannot generate on its default model yet (${(e as Error).message})`;
+    const probes: [string, () => Promise<unknown>][] = [
+      ["generate", () => backend.generate("Once", { maxTokens: 1, temperature: 0 })],
+      ["chat", () => backend.chat([{ role: "user", content: "Hi" }], { maxTokens: 1, temperature: 0 })],
+    ];
+    for (const [command, probe] of probes) {
+      try {
+        await probe();
+      } catch (e) {
+        if (isCode("unknown_command")(e) || isCode("model_not_found")(e) || isCode("unsupported")(e)) {
+          missing.set(command, `the binary cannot ${command} on its default model yet (${(e as Error).message})`);
+        }
       }
     }
   });
   after(() => backend.client.close());
 
-  const needsGenerate = (t: TestContext): boolean => {
-    if (generateSkip) t.skip(generateSkip);
-    return generateSkip === undefined;
+  const needs = (t: TestContext, command: string): boolean => {
+    const why = missing.get(command);
+    if (why) t.skip(why);
+    return why === undefined;
   };
 
   test("generateStream: the pieces add up to the final text", async (t) => {
-    if (!needsGenerate(t)) return;
+    if (!needs(t, "generate")) return;
     const pieces: string[] = [];
     let result;
     for await (const c of backend.generateStream("Once upon a time", { maxTokens: 16, temperature: 0 })) {
@@ -143,12 +156,35 @@ describe("NativeLMBackend with the real binary's default model", () => {
     assert.ok(["stop", "length"].includes(result.finishReason), result.finishReason);
     assert.ok(pieces.length >= 1 && pieces.length <= 16);
     if (result.tokens) assert.equal(result.tokens.length, pieces.length);
-    const again = await backend.generate("Once upon a time", { maxTokens: 16, temperature: 0 });
-    assert.equal(again.text, result.text, "greedy decoding is deterministic");
+  });
+
+  test("greedy streaming from an empty prompt matches llama2.c's reference tokens and text", async (t) => {
+    if (!needs(t, "generate")) return;
+    const expectedFile = join(SHARED_DIR, "models", "stories260K", "expected.json");
+    if (!existsSync(expectedFile)) return t.skip(`no reference at ${expectedFile}`);
+    const expected = JSON.parse(readFileSync(expectedFile, "utf8")) as {
+      expected_text: string; expected_token_ids_after_BOS: number[];
+    };
+    const ids: number[] = [];
+    const pieces: string[] = [];
+    let result;
+    for await (const c of backend.generateStream("", { maxTokens: 40, temperature: 0 })) {
+      if (c.done) result = c.result;
+      else {
+        pieces.push(c.text);
+        if (c.token !== undefined) ids.push(c.token);
+      }
+    }
+    assert.deepEqual(ids, expected.expected_token_ids_after_BOS.slice(0, 40));
+    assert.deepEqual(result?.tokens, ids);
+    assert.equal(result?.finishReason, "length");
+    assert.equal(pieces.join(""), result?.text);
+    assert.ok(expected.expected_text.startsWith(result?.text ?? "?"), `${result?.text} is not a prefix of the reference`);
+    assert.ok((result?.text.length ?? 0) > 100);
   });
 
   test("chatStream: the final message is the assistant's, made of the pieces", async (t) => {
-    if (!needsGenerate(t)) return;
+    if (!needs(t, "chat")) return;
     const pieces: string[] = [];
     let result;
     for await (const c of backend.chatStream([{ role: "user", content: "Tell a story" }], { maxTokens: 8, temperature: 0 })) {
@@ -160,7 +196,7 @@ describe("NativeLMBackend with the real binary's default model", () => {
   });
 
   test("killing the engine mid-generation rejects within a second; generation works after the restart", async (t) => {
-    if (!needsGenerate(t)) return;
+    if (!needs(t, "generate")) return;
     const client = backend.client;
     const pid = client.pid as number;
     process.kill(pid, "SIGSTOP");  // the request below is then surely in flight when the kill lands
@@ -177,7 +213,7 @@ describe("NativeLMBackend with the real binary's default model", () => {
   });
 
   test("cancel mid-stream: the iterator rejects 'cancelled', the engine goes on", async (t) => {
-    if (!needsGenerate(t)) return;
+    if (!needs(t, "generate")) return;
     const ac = new AbortController();
     let n = 0;
     await assert.rejects((async () => {

@@ -13,6 +13,9 @@ export const NATIVELM_BIN = process.env.NATIVELM_BIN
   ? resolve(process.env.NATIVELM_BIN)
   : join(REPO_ROOT, "build", "nativelm");
 
+/** The shared data folder: $NLM_SHARED_DIR, else ../shared beside the repository (as the C++ tests). */
+export const SHARED_DIR = process.env.NLM_SHARED_DIR ? resolve(process.env.NLM_SHARED_DIR) : resolve(REPO_ROOT, "..", "shared");
+
 /** What the C++ replay test gives the engine: the embedded default model's folder. */
 export const ENGINE_ENV = { NLM_DEFAULT_MODEL_DIR: join(REPO_ROOT, "models") };
 

@@ -76,6 +76,7 @@ void json_value(std::string& out, const Value& v, const JsonStyle& st, int level
     }
     case Value::Kind::kString: json_string(out, v.str(), st.ensure_ascii); return;
     case Value::Kind::kList: {
+      if (v.is_iterator()) break;
       if (v.items().empty()) {
         out += "[]";
         return;

@@ -36,6 +36,7 @@ Value attr_path(Interp& in, const Value& obj, const Value& attribute) {
 
 Value f_length(Interp&, const Value& v, CallArgs&) {
   if (v.is_string()) return Value(static_cast<int64_t>(utf8_length(v.str())));
+  if (v.is_iterator()) fail("object of type 'generator' has no len()");
   if (v.is_list()) return Value(static_cast<int64_t>(v.items().size()));
   if (v.is_dict()) return Value(static_cast<int64_t>(v.dict_ref().items.size()));
   if (v.is_undefined()) return Value(0);
@@ -126,7 +127,7 @@ Value f_items(Interp&, const Value& v, CallArgs&) {
   if (!v.is_dict()) fail("can only get item pairs from a mapping");
   ValueList out;
   for (const auto& [k, val] : v.dict_ref().items) out.push_back(Value::list({Value(k), val}, true));
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_dictsort(Interp&, const Value& v, CallArgs& a) {
@@ -155,6 +156,7 @@ Value select_impl(Interp& in, const Value& v, CallArgs& a, bool by_attr, bool ke
     test_args.pos.assign(a.pos.begin() + static_cast<long>(first) + 1, a.pos.end());
   }
   ValueList out;
+  if (!v.truthy()) return Value::iterator({});  // Jinja: `if value:` before iterating
   for (const Value& item : iterate(v)) {
     in.tick();
     const Value subject = by_attr ? attr_path(in, item, attribute) : item;
@@ -162,7 +164,7 @@ Value select_impl(Interp& in, const Value& v, CallArgs& a, bool by_attr, bool ke
     const bool r = test_name.empty() ? subject.truthy() : in.test(test_name, subject, targs);
     if (r == keep) out.push_back(item);
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 Value f_select(Interp& in, const Value& v, CallArgs& a) { return select_impl(in, v, a, false, true); }
 Value f_reject(Interp& in, const Value& v, CallArgs& a) { return select_impl(in, v, a, false, false); }
@@ -171,6 +173,7 @@ Value f_rejectattr(Interp& in, const Value& v, CallArgs& a) { return select_impl
 
 Value f_map(Interp& in, const Value& v, CallArgs& a) {
   ValueList out;
+  if (!v.truthy()) return Value::iterator({});
   if (const Value* attribute = a.kwarg("attribute")) {
     const Value* dflt = a.kwarg("default");
     for (const Value& item : iterate(v)) {
@@ -178,9 +181,9 @@ Value f_map(Interp& in, const Value& v, CallArgs& a) {
       Value r = attr_path(in, item, *attribute);
       out.push_back(r.is_undefined() && dflt ? *dflt : r);
     }
-    return Value::list(std::move(out));
+    return Value::iterator(std::move(out));
   }
-  if (a.pos.empty()) return Value::list(iterate(v));
+  if (a.pos.empty()) return Value::iterator(iterate(v));
   const std::string name = a.pos[0].to_str();
   CallArgs rest;
   rest.pos.assign(a.pos.begin() + 1, a.pos.end());
@@ -189,7 +192,7 @@ Value f_map(Interp& in, const Value& v, CallArgs& a) {
     CallArgs args = rest;
     out.push_back(in.filter(name, item, args));
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_unique(Interp& in, const Value& v, CallArgs& a) {
@@ -207,7 +210,7 @@ Value f_unique(Interp& in, const Value& v, CallArgs& a) {
       out.push_back(item);
     }
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_reverse(Interp&, const Value& v, CallArgs&) {
@@ -218,7 +221,7 @@ Value f_reverse(Interp&, const Value& v, CallArgs&) {
   }
   ValueList items = iterate(v);
   std::reverse(items.begin(), items.end());
-  return Value::list(std::move(items));
+  return Value::iterator(std::move(items));
 }
 
 Value f_sort(Interp& in, const Value& v, CallArgs& a) {
@@ -279,20 +282,8 @@ Value f_indent(Interp& in, const Value& v, CallArgs& a) {
   return Value(std::move(out));
 }
 
-Value f_escape(Interp&, const Value& v, CallArgs&) {
-  std::string out;
-  for (char c : v.to_str()) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return Value(std::move(out));
-}
+Value f_escape(Interp&, const Value& v, CallArgs&) { return v.is_markup() ? v : Value::markup(html_escape(v.to_str())); }
+Value f_forceescape(Interp&, const Value& v, CallArgs&) { return Value::markup(html_escape(v.to_str())); }
 
 Value f_wordcount(Interp&, const Value& v, CallArgs&) {
   int64_t n = 0;
@@ -324,7 +315,7 @@ Value f_batch(Interp& in, const Value& v, CallArgs& a) {
     out.push_back(Value::list(std::move(cur)));
   }
   in.tick(out.size());
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_sum(Interp& in, const Value& v, CallArgs& a) {
@@ -359,7 +350,7 @@ Value f_upper(Interp&, const Value& v, CallArgs&) { return Value(to_upper(v.to_s
 Value f_lower(Interp&, const Value& v, CallArgs&) { return Value(to_lower(v.to_str())); }
 Value f_capitalize(Interp&, const Value& v, CallArgs&) { return Value(capitalize(v.to_str())); }
 Value f_title(Interp&, const Value& v, CallArgs&) { return Value(title_filter(v.to_str())); }
-Value f_safe(Interp&, const Value& v, CallArgs&) { return v; }
+Value f_safe(Interp&, const Value& v, CallArgs&) { return v.is_markup() ? v : Value::markup(v.to_str()); }
 Value f_replace(Interp& in, const Value& v, CallArgs& a) {
   const Value count = arg(a, 2, "count", Value::none());
   std::string out = replace_all(v.to_str(), arg(a, 0, "old").to_str(), arg(a, 1, "new").to_str(), count.is_none() ? -1 : count.as_int());
@@ -382,7 +373,7 @@ const std::unordered_map<std::string, FilterFn>& filter_table() {
       {"float", f_float}, {"list", f_list}, {"items", f_items}, {"dictsort", f_dictsort}, {"select", f_select},
       {"reject", f_reject}, {"selectattr", f_selectattr}, {"rejectattr", f_rejectattr}, {"map", f_map},
       {"unique", f_unique}, {"reverse", f_reverse}, {"sort", f_sort}, {"round", f_round}, {"abs", f_abs},
-      {"indent", f_indent}, {"escape", f_escape}, {"e", f_escape}, {"forceescape", f_escape},
+      {"indent", f_indent}, {"escape", f_escape}, {"e", f_escape}, {"forceescape", f_forceescape},
       {"wordcount", f_wordcount}, {"batch", f_batch}, {"sum", f_sum}, {"min", f_min}, {"max", f_max},
       {"trim", f_trim}, {"upper", f_upper}, {"lower", f_lower}, {"capitalize", f_capitalize},
       {"title", f_title}, {"safe", f_safe}, {"replace", f_replace}, {"center", f_center},

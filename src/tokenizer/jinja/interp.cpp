@@ -318,6 +318,7 @@ Value Interp::getitem(const Value& obj, const Value& key) {
     if (const Value* v = obj.dict_ref().find(key.to_str()); v && key.is_number()) return *v;
     return Value::undefined("'dict object' has no attribute " + key.repr());
   }
+  if (obj.is_iterator()) return Value::undefined("'generator' object is not subscriptable");
   if ((obj.is_list() || obj.is_string()) && key.is_int()) {
     if (obj.is_list()) {
       const int64_t i = norm_index(key.as_int(), obj.items().size());
@@ -348,7 +349,7 @@ Value Interp::eval_slice(const Expr& e) {
     for (size_t i : slice_indices(s.size(), parts[0], parts[1], parts[2])) out.push_back(s[i]);
     return Value(from_u32(out));
   }
-  if (obj.is_list()) {
+  if (obj.is_list() && !obj.is_iterator()) {
     ValueList out;
     for (size_t i : slice_indices(obj.items().size(), parts[0], parts[1], parts[2])) out.push_back(obj.items()[i]);
     return Value::list(std::move(out), obj.is_tuple());

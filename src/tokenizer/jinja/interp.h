@@ -84,6 +84,7 @@ int compare_values(const Value& a, const Value& b, bool fold_case = false);
 // Iterating a value as a Python for loop does (dict → keys, string → characters, Undefined → nothing).
 ValueList iterate(const Value& v);
 [[noreturn]] void undefined_error(const Value& u);
+std::string html_escape(const std::string& s);  // markupsafe.escape
 
 // Builtins (builtins.cpp, filters.cpp, methods.cpp).
 Value apply_filter(Interp& in, const std::string& name, const Value& input, CallArgs& args);

@@ -71,6 +71,21 @@ Value arithmetic(Interp& in, const std::string& op, const Value& a, const Value&
 
 }  // namespace
 
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void undefined_error(const Value& u) {
   const std::string& name = u.undefined_name();
   fail(name.empty() ? "value is undefined" : name);
@@ -86,6 +101,11 @@ Value binary_op(Interp& in, const std::string& op, const Value& a, const Value& 
   if (b.is_undefined()) undefined_error(b);
   if (a.is_number() && b.is_number()) return arithmetic(in, op, a, b);
   if (op == "+") {
+    if (a.is_string() && b.is_string() && (a.is_markup() || b.is_markup())) {
+      std::string s = (a.is_markup() ? a.str() : html_escape(a.str())) + (b.is_markup() ? b.str() : html_escape(b.str()));
+      in.check_size(s.size());
+      return Value::markup(std::move(s));
+    }
     if (a.is_string() && b.is_string()) {
       in.check_size(a.str().size() + b.str().size());
       return Value(a.str() + b.str());

@@ -93,7 +93,7 @@ class Parser {
     for (;;) {
       const Token& tok = peek();
       if (tok.type == Tok::kEof) {
-        if (ends.size() != 0) fail_at(tok, "unexpected end of template, expected '" + std::string(*ends.begin()) + "'");
+        if (ends.size() != 0) fail_at(tok, "unexpected end of template, expected '" + std::string(*(ends.end() - 1)) + "'");
         return body;
       }
       if (tok.type == Tok::kText) {
@@ -184,7 +184,7 @@ class Parser {
     if (is_name("recursive")) fail_at(peek(), "recursive loops are not supported");
     expect_block_end();
     std::string end;
-    s->body = parse_body({"endfor", "else"}, &end);
+    s->body = parse_body({"else", "endfor"}, &end);
     if (end == "else") {
       expect_block_end();
       s->else_body = parse_body({"endfor"}, &end);

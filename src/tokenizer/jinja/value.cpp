@@ -43,6 +43,18 @@ Value Value::list(ValueList items, bool tuple) {
   return v;
 }
 
+Value Value::iterator(ValueList items) {
+  Value v = list(std::move(items));
+  v.iter_ = true;
+  return v;
+}
+
+Value Value::markup(std::string s) {
+  Value v(std::move(s));
+  v.tuple_ = true;
+  return v;
+}
+
 Value Value::dict(Dict d, bool is_namespace) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -111,7 +123,7 @@ bool Value::truthy() const {
     case Kind::kInt: return i_ != 0;
     case Kind::kFloat: return f_ != 0.0;
     case Kind::kString: return !s_->empty();
-    case Kind::kList: return !list_->empty();
+    case Kind::kList: return iter_ || !list_->empty();
     case Kind::kDict: return tuple_ || !dict_->items.empty();
     case Kind::kCallable: return true;
   }
@@ -201,6 +213,7 @@ std::string Value::repr() const {
   switch (kind_) {
     case Kind::kString: return string_repr(*s_);
     case Kind::kList: {
+      if (iter_) return "<generator object>";
       std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
@@ -232,7 +245,7 @@ std::string Value::type_name() const {
     case Kind::kInt: return "int";
     case Kind::kFloat: return "float";
     case Kind::kString: return "str";
-    case Kind::kList: return tuple_ ? "tuple" : "list";
+    case Kind::kList: return iter_ ? "generator" : tuple_ ? "tuple" : "list";
     case Kind::kDict: return tuple_ ? "Namespace" : "dict";
     case Kind::kCallable: return "function";
   }
@@ -250,6 +263,7 @@ bool Value::equals(const Value& o) const {
     case Kind::kNone: return true;
     case Kind::kString: return *s_ == *o.s_;
     case Kind::kList: {
+      if (iter_ || o.iter_) return list_ == o.list_;
       if (list_->size() != o.list_->size()) return false;
       for (size_t i = 0; i < list_->size(); ++i) {
         if (!(*list_)[i].equals((*o.list_)[i])) return false;

@@ -54,6 +54,11 @@ class Value {
   explicit Value(std::string s) : kind_(Kind::kString), s_(std::make_shared<std::string>(std::move(s))) {}
   explicit Value(const char* s) : Value(std::string(s)) {}
   static Value list(ValueList items = {}, bool tuple = false);
+  // What Jinja's lazy filters (map, select, unique, batch, …) return: iterable once materialized here,
+  // but like a Python generator it has no len(), no indexing, is always true and is not JSON.
+  static Value iterator(ValueList items);
+  // A markupsafe.Markup string (from |safe or |escape): `+` with a plain string HTML-escapes the other side.
+  static Value markup(std::string s);
   static Value dict(Dict d = {}, bool is_namespace = false);
   static Value function(std::string name, NativeFn fn);
   static Value from_json(const nlohmann::json& j);
@@ -72,6 +77,8 @@ class Value {
   bool is_callable() const { return kind_ == Kind::kCallable; }
   bool is_tuple() const { return kind_ == Kind::kList && tuple_; }
   bool is_namespace() const { return kind_ == Kind::kDict && tuple_; }
+  bool is_iterator() const { return kind_ == Kind::kList && iter_; }
+  bool is_markup() const { return kind_ == Kind::kString && tuple_; }
 
   bool as_bool() const { return i_ != 0; }
   int64_t as_int() const { return kind_ == Kind::kFloat ? static_cast<int64_t>(f_) : i_; }
@@ -93,7 +100,8 @@ class Value {
 
  private:
   Kind kind_ = Kind::kUndefined;
-  bool tuple_ = false;  // list: a tuple; dict: a namespace()
+  bool tuple_ = false;  // list: a tuple; dict: a namespace(); string: Markup
+  bool iter_ = false;   // list: a lazy iterator (generator)
   int64_t i_ = 0;
   double f_ = 0;
   std::shared_ptr<std::string> s_;  // string, or the Undefined's name
