@@ -9,7 +9,8 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 WERROR ?= ON
 
-.PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 bench clean
+.PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 bench clean tokenizer-oracle \
+  test-tokenizer-diff
 
 setup:
 	@bash scripts/setup.sh
@@ -42,7 +43,18 @@ test-ts: build
 test-arm64: setup
 	bash tests/kernels/arm64/run_tests.sh
 
-test: test-release test-ts test-asan test-arm64
+# The tokenizer differential test's live oracle: transformers.js and the tokenizers library's Node binding
+# (tests/tokenizer/js, offline once installed). Without npm the committed golden file is used.
+tokenizer-oracle:
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd tests/tokenizer/js && npm ci --no-audit --no-fund --silent --ignore-scripts || \
+	    echo "tokenizer-oracle: npm ci failed; the tokenizer tests use the committed golden file"; \
+	fi
+
+test-tokenizer-diff: build tokenizer-oracle
+	cd $(BUILD) && ./tests/tokenizer_tests --gtest_brief=1 --gtest_filter='TransformersJsDiff.*'
+
+test: test-tokenizer-diff test-release test-ts test-asan test-arm64
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done

@@ -132,7 +132,8 @@ std::vector<std::vector<int32_t>> chunks(int n, const models::EncoderInfo& info)
     }
   }
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int32_t> id(1000, static_cast<int32_t>(info.vocab_size - 1));
+  const auto hi = static_cast<int32_t>(info.vocab_size - 1);
+  std::uniform_int_distribution<int32_t> id(std::min<int32_t>(1000, hi / 2), hi);  // skip special ids
   while (static_cast<int>(out.size()) < n) {
     std::vector<int32_t> ids(128);
     for (auto& v : ids) v = id(rng);

@@ -89,7 +89,8 @@ void BM_ReadBw(benchmark::State& st) {
     });
     benchmark::DoNotOptimize(partial.data());
   }
-  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * 4 * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  st.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(n) * 4 * st.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 struct Weights {

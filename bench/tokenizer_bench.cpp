@@ -124,7 +124,8 @@ int main(int argc, char** argv) {
   for (const Case& c : kCases) {
     benchmark::RegisterBenchmark(c.label, [&c](benchmark::State& s) { bm_encode(s, c); })
         ->Unit(benchmark::kMillisecond)
-        ->MinTime(1.0);
+        ->MinTime(1.0)
+        ->UseRealTime();  // wall time, as transformers.js is timed
   }
   benchmark::Initialize(&argc, argv);
   std::printf("documents: %zu, %.2f MB\n", docs().size(),

@@ -158,7 +158,10 @@ core::Result<BlobOutcome> download_blob(const HttpClient& http, const HubSetting
       return true;
     });
     out.fetched += st.on_disk - before > 0 ? st.on_disk - before : 0;
-    if (st.cancelled) return core::error(ErrorCode::kCancelled, "[hub] download of " + job.label + " cancelled");
+    if (st.cancelled) {
+      if (st.on_disk == 0) ::unlink(part.c_str());  // nothing worth resuming
+      return core::error(ErrorCode::kCancelled, "[hub] download of " + job.label + " cancelled");
+    }
     if (!st.io_error.empty()) return core::error(ErrorCode::kIoError, st.io_error);
     if (st.oversize) {
       ::ftruncate(st.fd, 0);

@@ -1,6 +1,6 @@
 #pragma once
 // Runtime ISA dispatch: the kernel set is chosen once at start-up from the CPU's features (never
-// -march=native). Overridable with NLM_ISA=portable|avx2|avx512 for tests and benchmarks (a request for
+// -march=native). Overridable with NLM_ISA=portable|avx2|avx512|neon for tests and benchmarks (a request for
 // an ISA the CPU lacks is ignored), or with set_isa() from tests and benches.
 #include <string_view>
 #include <vector>

@@ -8,11 +8,12 @@
 // - Every function is synchronous and may use the process-wide thread pool (core/thread_pool.h) inside;
 //   it is safe to call from several threads (parallel regions are serialized) and from inside a
 //   parallel_for task (then it runs on the calling thread).
-// - Kernels never fail and never allocate per call beyond small thread-local scratch that is reused.
+// - Kernels never fail. They allocate only thread-local scratch (quantized activations, a decoded weight
+//   panel, attention scores) that grows to the largest shape seen and is then reused.
 //   Broken preconditions (wrong shapes, out-of-range ids) are NLM_CHECKed: validate user input first.
 // - Outputs may alias inputs only where a comment says "in place ok".
 // - The SIMD variant (AVX-512+VNNI / AVX2+FMA / portable; NEON on ARM64) is chosen once at start-up
-//   (kernels/dispatch.h: active_isa(), NLM_ISA=portable|avx2|avx512). Every variant is tested against
+//   (kernels/dispatch.h: active_isa(), NLM_ISA=portable|avx2|neon). Every variant is tested against
 //   the scalar references in kernels/ref/.
 // - Weight dtypes (core/dtype.h): f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q6_K laid out bit for bit as
 //   GGUF stores them (use mmapped GGUF data in place), and MLX affine groups after convert_mlx_affine().

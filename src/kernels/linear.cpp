@@ -77,21 +77,17 @@ void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, f
   const int64_t m_tile = M == 1 ? 1 : 64;
   const int64_t n_tile = rows_per_task(N, M);
   const int64_t n_mt = (M + m_tile - 1) / m_tile, n_nt = (N + n_tile - 1) / n_tile;
-  if (M >= kGemmMinRows && kt.gemm_f32 && w.dtype == DType::kF32) {
-    const int64_t mt = 256, nt = 256;  // C tiles; gemm_f32 blocks further inside
-    const int64_t gm = (M + mt - 1) / mt, gn = (N + nt - 1) / nt;
-    core::parallel_for(gm * gn, [&](int64_t t, int) {
-      const int64_t m0 = (t % gm) * mt, n0 = (t / gm) * nt;
-      kt.gemm_f32(x + m0 * ldx, ldx, reinterpret_cast<const float*>(wd + n0 * rb), rb / 4, y + m0 * ldy + n0,
-                  ldy, std::min(mt, M - m0), std::min(nt, N - n0), K);
-    });
-  } else if (M >= kGemmMinRows && kt.gemm_f32) {
-    // Any other dtype: decode a panel of weight rows to f32 once (exact), then the f32 GEMM over all M.
-    // Wide panels reuse each packed block of x over more columns; narrower ones when N is small.
+  if (M >= kGemmMinRows) {
+    // Blocked GEMM over panels of weight rows, each against all M rows (so each panel is packed once).
+    // Non-f32 weights are first decoded exactly to f32 (a [nt, K] scratch per thread).
     const int64_t nt = N >= 256 * 2 * core::n_threads() ? 256 : 64, gn = (N + nt - 1) / nt;
     core::parallel_for(gn, [&](int64_t t, int) {
-      thread_local core::AlignedBuffer<float> panel;  // [nt, K], reused across calls
+      thread_local core::AlignedBuffer<float> panel;  // reused across calls
       const int64_t n0 = t * nt, nr = std::min(nt, N - n0);
+      if (w.dtype == DType::kF32) {
+        kt.gemm_f32(x, ldx, reinterpret_cast<const float*>(wd + n0 * rb), rb / 4, y + n0, ldy, M, nr, K);
+        return;
+      }
       if (static_cast<int64_t>(panel.size()) < nt * K) panel.resize(nt * K);
       for (int64_t r = 0; r < nr; ++r) quant::dequantize(wd + (n0 + r) * rb, w.dtype, K, panel.data() + r * K);
       kt.gemm_f32(x, ldx, panel.data(), K, y + n0, ldy, M, nr, K);

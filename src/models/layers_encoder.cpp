@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 
 namespace nlm::models {
@@ -121,15 +122,17 @@ void fill_relative_bias(const RelativeBias& rb, int64_t heads, int64_t len, floa
   }
 }
 
-// ctx = softmax(q kᵀ / sqrt(d) (+ bias)) v, sequence by sequence.
+// ctx = softmax(q kᵀ / sqrt(d) (+ bias)) v, sequence by sequence. With at least as many sequences as
+// threads, one task per sequence (each attention call then runs on its worker); otherwise the sequences
+// go one after the other and each attention call uses the whole pool.
 void packed_attention(const EncoderDims& d, const PackedBatch& batch, const RelativeBias* rel, const float* q,
                       const float* k, const float* v, float* ctx, core::Arena& arena) {
-  float* bias = nullptr;
-  if (rel) {
-    const int64_t L = batch.max_len();
-    bias = arena.alloc<float>(static_cast<size_t>(d.heads * L * L));
-  }
-  for (int64_t s = 0; s < batch.n_seqs(); ++s) {
+  const int64_t n_seqs = batch.n_seqs();
+  const bool across = n_seqs >= core::n_threads() && n_seqs > 1;
+  const int64_t n_slots = across ? core::n_threads() : 1;
+  const int64_t L = batch.max_len();
+  float* bias = rel ? arena.alloc<float>(static_cast<size_t>(n_slots * d.heads * L * L)) : nullptr;
+  auto one = [&](int64_t s, int worker) {
     const int64_t off = batch.offsets[s], len = batch.offsets[s + 1] - off;
     kernels::AttentionParams p;
     p.n_q = len;
@@ -138,11 +141,17 @@ void packed_attention(const EncoderDims& d, const PackedBatch& batch, const Rela
     p.n_kv_heads = static_cast<int>(d.heads);
     p.head_dim = static_cast<int>(d.head_dim);
     if (rel) {
-      fill_relative_bias(*rel, d.heads, len, bias);
-      p.bias = bias;
+      float* b = bias + static_cast<int64_t>(worker) * d.heads * L * L;
+      fill_relative_bias(*rel, d.heads, len, b);
+      p.bias = b;
     }
     const int64_t o = off * d.hidden;
     kernels::attention(q + o, k + o, v + o, ctx + o, p);
+  };
+  if (across) {
+    core::parallel_for(n_seqs, [&](int64_t s, int worker) { one(s, worker); });
+  } else {
+    for (int64_t s = 0; s < n_seqs; ++s) one(s, 0);
   }
 }
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <unistd.h>
 
 #include "runtime/kv_cache.h"
 #include "runtime/stop_strings.h"
@@ -16,6 +17,19 @@ double ms_since(Clock::time_point t0) {
 }
 
 constexpr int64_t kDefaultMaxTokens = 256;
+
+// A KV cache larger than half the machine's memory is refused rather than risking an OOM abort.
+core::Status check_kv_memory(const models::DecoderInfo& info, int64_t capacity) {
+  const int64_t need = kv_cache_bytes(info, capacity);
+  const int64_t limit = static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE) / 2;
+  if (limit > 0 && need > limit) {
+    return core::error(ErrorCode::kInputTooLong, "[generate] a KV cache of " + std::to_string(capacity) +
+                                                     " positions needs " + std::to_string(need >> 20) +
+                                                     " MiB, more than half of this machine's memory; ask for fewer "
+                                                     "max_tokens");
+  }
+  return core::Status::ok();
+}
 
 core::Status check_tokens(const models::DecoderInfo& info, std::span<const int32_t> tokens) {
   if (tokens.empty()) return core::error(ErrorCode::kInvalidRequest, "[generate] the prompt has no tokens");
@@ -80,6 +94,7 @@ core::Result<GenerateResult> generate(const models::DecoderModel& model, std::sp
   int64_t max_tokens = options.max_tokens;
   NLM_ASSIGN_OR_RETURN(const int64_t capacity, plan_context(info, static_cast<int64_t>(prompt.size()), &max_tokens));
 
+  NLM_RETURN_IF_ERROR(check_kv_memory(info, capacity));
   GenerateResult r;
   r.prompt_tokens = static_cast<int64_t>(prompt.size());
   KvCache kv(info, capacity);
@@ -155,6 +170,7 @@ core::Result<std::vector<float>> compute_logits(const models::DecoderModel& mode
     return core::error(ErrorCode::kInputTooLong, "[logits] " + std::to_string(n) + " tokens exceed the model's context of " +
                                                      std::to_string(info.max_position_embeddings) + " tokens");
   }
+  NLM_RETURN_IF_ERROR(check_kv_memory(info, n));
   KvCache kv(info, n);
   std::vector<float> out(static_cast<size_t>((last_only ? 1 : n) * info.vocab_size));
   NLM_RETURN_IF_ERROR(prefill(model, tokens, 512, kv, out.data(), last_only ? nullptr : out.data(), cancelled));

@@ -1,6 +1,7 @@
 #pragma once
 // The tokenization models: BPE (merge ranks, optionally byte fallback), SentencePiece-style BPE by
 // piece scores (GGUF "llama" vocabularies), WordPiece and Unigram.
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -31,6 +32,11 @@ class Vocab {
   }
   size_t size() const { return map_.size(); }
   size_t id_bound() const { return tokens_.size(); }
+  size_t max_token_bytes() const {
+    size_t m = 0;
+    for (const auto& [t, id] : map_) m = std::max(m, t.size());
+    return m;
+  }
   void reserve(size_t n) { map_.reserve(n); }
 
  private:
@@ -124,6 +130,8 @@ class WordPieceModel final : public Model {
   int32_t unk_id_;
   std::string prefix_;
   size_t max_chars_;
+  size_t max_token_bytes_;  // no piece is longer: longer candidates are not looked up
+  WordCache cache_;
 };
 
 // WordLevel: each pre-token is one vocabulary entry (or the unknown token).

@@ -146,7 +146,9 @@ TEST(Quantizers, RoundTripWithinBounds) {
             // and d the super-block's (≤ max offset/63 and ≤ max step/63, f16 rounded up).
             const float* sb = x.data() + 256 * (b / 8);
             double max_off = 0, max_need = 0;
-            for (int s = 0; s < 8; ++s) max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
+            for (int s = 0; s < 8; ++s) {
+              max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
+            }
             const double dmin = max_off / 63 * r;
             for (int s = 0; s < 8; ++s) {
               const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));

@@ -14,9 +14,40 @@ namespace {
 constexpr int kMR = 6, kNR = 16;
 constexpr int64_t kKC = 256, kMC = 96;
 
-// Ap[kc][6] from A rows [m0, m0+mr) (rows past mr are zero).
+// In-register transpose of 8 rows of 8 floats: c[i][j] = r[j][i].
+inline void transpose8(const __m256 r[8], __m256 c[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  c[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  c[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  c[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  c[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  c[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  c[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  c[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  c[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+// Ap[kc][6] from A rows [m0, m0+mr) (rows past mr are zero). Full panels transpose 8 k at a time and
+// store 8 floats per k (the 2 extra are overwritten by the next k; the buffer has 2 floats of slack).
 void pack_a(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
-  for (int64_t k = 0; k < kc; ++k) {
+  int64_t k = 0;
+  if (mr == kMR) {
+    for (; k + 8 <= kc; k += 8) {
+      __m256 r[8], c[8];
+      for (int i = 0; i < kMR; ++i) r[i] = _mm256_loadu_ps(a + i * lda + k);
+      r[6] = r[7] = _mm256_setzero_ps();
+      transpose8(r, c);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(ap + (k + i) * kMR, c[i]);
+    }
+  }
+  for (; k < kc; ++k) {
     for (int64_t i = 0; i < kMR; ++i) ap[k * kMR + i] = i < mr ? a[i * lda + k] : 0.f;
   }
 }
@@ -27,22 +58,9 @@ void pack_b(const float* b, int64_t ldb, int64_t nr, int64_t kc, float* bp) {
     int64_t k = 0;
     for (; k + 8 <= kc; k += 8) {
       for (int half = 0; half < 2; ++half) {
-        __m256 r[8];
+        __m256 r[8], c[8];
         for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(b + (half * 8 + i) * ldb + k);
-        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        const __m256 c[8] = {
-            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
-            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
-            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
-            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31),
-        };
+        transpose8(r, c);
         for (int i = 0; i < 8; ++i) _mm256_storeu_ps(bp + (k + i) * kNR + half * 8, c[i]);
       }
     }
@@ -102,7 +120,7 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
   thread_local Scratch s;
   const int64_t n_panels = (N + kNR - 1) / kNR;
   if (static_cast<int64_t>(s.bp.size()) < n_panels * kNR * kKC) s.bp.resize(n_panels * kNR * kKC);
-  if (static_cast<int64_t>(s.ap.size()) < kMC * kKC) s.ap.resize(kMC * kKC);
+  if (static_cast<int64_t>(s.ap.size()) < kMC * kKC + 8) s.ap.resize(kMC * kKC + 8);
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.f);
     return;

@@ -46,7 +46,9 @@ inline __m256 scales8(const char* first_d, int64_t stride) {
                                        static_cast<short>(h[4]), static_cast<short>(h[3]), static_cast<short>(h[2]),
                                        static_cast<short>(h[1]), static_cast<short>(h[0])));
 }
-inline __m256 load_sums(const int32_t* xs) { return _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs))); }
+inline __m256 load_sums(const int32_t* xs) {
+  return _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs)));
+}
 
 // Groups of 8 blocks: 8 integer dot vectors, one horizontal reduction, one vector of 8 scales.
 float row_q8_0(const char* w, const int8_t* xq, const float* xd, const int32_t*, int64_t nb) {
@@ -56,7 +58,8 @@ float row_q8_0(const char* w, const int8_t* xq, const float* xd, const int32_t*,
   for (; i + 8 <= nb; i += 8) {
     __m256i dots[8];
     for (int j = 0; j < 8; ++j) dots[j] = dot_s8(load32(b[i + j].qs), load32(xq + 32 * (i + j)));
-    const __m256 sc = _mm256_mul_ps(scales8(reinterpret_cast<const char*>(&b[i].d), sizeof(BlockQ8_0)), _mm256_loadu_ps(xd + i));
+    const __m256 sc = _mm256_mul_ps(scales8(reinterpret_cast<const char*>(&b[i].d), sizeof(BlockQ8_0)),
+                                    _mm256_loadu_ps(xd + i));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), sc, acc);
   }
   for (; i < nb; ++i) {
@@ -76,7 +79,8 @@ float row_q4_0(const char* w, const int8_t* xq, const float* xd, const int32_t* 
     for (int j = 0; j < 8; ++j) dots[j] = mul_sum_u8s8(unpack_nibbles(b[i + j].qs), load32(xq + 32 * (i + j)));
     const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + i));
     const __m256i net = _mm256_sub_epi32(reduce8(dots), _mm256_slli_epi32(sums, 3));
-    const __m256 sc = _mm256_mul_ps(scales8(reinterpret_cast<const char*>(&b[i].d), sizeof(BlockQ4_0)), _mm256_loadu_ps(xd + i));
+    const __m256 sc = _mm256_mul_ps(scales8(reinterpret_cast<const char*>(&b[i].d), sizeof(BlockQ4_0)),
+                                    _mm256_loadu_ps(xd + i));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(net), sc, acc);
   }
   float tail = 0.f;
@@ -156,8 +160,10 @@ float row_q4_K(const char* w, const int8_t* xq, const float* xd, const int32_t* 
     const uint32_t sc_lo = u[0] & 0x3F3F3F3F, mn_lo = u[1] & 0x3F3F3F3F;
     const uint32_t sc_hi = (u[2] & 0x0F0F0F0F) | (((u[0] >> 6) & 0x03030303) << 4);
     const uint32_t mn_hi = ((u[2] >> 4) & 0x0F0F0F0F) | (((u[1] >> 6) & 0x03030303) << 4);
-    const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
-    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(mn_hi), static_cast<int>(mn_lo))));
+    const __m256 sc = _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
+    const __m256 mn = _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(mn_hi), static_cast<int>(mn_lo))));
     __m256i dots[8];
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load32(b[i].qs + 32 * c);
@@ -165,7 +171,8 @@ float row_q4_K(const char* w, const int8_t* xq, const float* xd, const int32_t* 
       dots[2 * c + 1] = mul_sum_u8s8(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), load32(xq + 64 * c + 32));
     }
     const __m256 dx = _mm256_loadu_ps(xd);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), _mm256_mul_ps(_mm256_mul_ps(sc, dx), _mm256_set1_ps(f16(b[i].d))), acc);
+    const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(sc, dx), _mm256_set1_ps(f16(b[i].d)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), scale, acc);
     accm = _mm256_fmadd_ps(_mm256_mul_ps(mn, dx), _mm256_mul_ps(load_sums(xs), _mm256_set1_ps(f16(b[i].dmin))), accm);
   }
   return hsum(_mm256_sub_ps(acc, accm));

@@ -110,7 +110,7 @@ Interp::Flow Interp::exec_if(const Stmt& s, std::string& out) {
 
 Interp::Flow Interp::exec_for(const Stmt& s, std::string& out) {
   const Value seq = eval(*s.expr);
-  if (seq.is_none() || seq.is_number() || seq.is_callable()) fail("'" + seq.type_name() + "' object is not iterable", s.line, s.col);
+  if (seq.is_none() || seq.is_number() || seq.is_callable()) fail(std::string("'").append(seq.type_name()) + "' object is not iterable", s.line, s.col);
   ValueList all = iterate(seq);
   auto outer = frame_;
   frame_ = std::make_shared<Frame>();
@@ -280,7 +280,7 @@ CallArgs Interp::eval_args(const Expr& e, size_t first) {
 
 Value Interp::call(const Value& fn, CallArgs& args, const std::string& what) {
   if (fn.is_undefined()) undefined_error(fn);
-  if (!fn.is_callable()) fail("'" + fn.type_name() + "' object is not callable", line_, col_);
+  if (!fn.is_callable()) fail(std::string("'").append(fn.type_name()) + "' object is not callable", line_, col_);
   tick();
   return fn.callable().fn(*this, args);
 }
@@ -301,11 +301,11 @@ Value Interp::getattr(const Value& obj, const std::string& name) {
     Value m;
     if (!obj.is_namespace() && get_method(*this, obj, name, &m)) return m;
     if (const Value* v = obj.dict_ref().find(name)) return *v;
-    return Value::undefined("'" + obj.type_name() + " object' has no attribute '" + name + "'");
+    return Value::undefined(std::string("'").append(obj.type_name()) + " object' has no attribute '" + name + "'");
   }
   Value m;
   if (get_method(*this, obj, name, &m)) return m;
-  return Value::undefined("'" + obj.type_name() + " object' has no attribute '" + name + "'");
+  return Value::undefined(std::string("'").append(obj.type_name()) + " object' has no attribute '" + name + "'");
 }
 
 Value Interp::getitem(const Value& obj, const Value& key) {
@@ -331,7 +331,7 @@ Value Interp::getitem(const Value& obj, const Value& key) {
     return Value::undefined(obj.type_name() + " object has no element " + key.to_str());
   }
   if (key.is_string()) return getattr(obj, key.str());
-  return Value::undefined("'" + obj.type_name() + " object' has no attribute " + key.repr());
+  return Value::undefined(std::string("'").append(obj.type_name()) + " object' has no attribute " + key.repr());
 }
 
 Value Interp::eval_slice(const Expr& e) {
@@ -354,7 +354,10 @@ Value Interp::eval_slice(const Expr& e) {
     for (size_t i : slice_indices(obj.items().size(), parts[0], parts[1], parts[2])) out.push_back(obj.items()[i]);
     return Value::list(std::move(out), obj.is_tuple());
   }
-  return Value::undefined("'" + obj.type_name() + "' object is not subscriptable");
+  std::string msg = obj.type_name();
+  msg.insert(0, 1, '\'');
+  msg += "' object is not subscriptable";
+  return Value::undefined(std::move(msg));
 }
 
 Value Interp::eval_call(const Expr& e) {

@@ -14,7 +14,7 @@ namespace nlm::tok::jinja {
 
 struct RenderLimits {
   size_t max_output_bytes = 64u << 20;   // rendered text and any single string built on the way
-  uint64_t max_steps = 20'000'000;       // statements + loop iterations + calls + filter elements
+  uint64_t max_steps = 2'000'000;        // statements + loop iterations + calls + filter elements
   int max_call_depth = 200;              // nested macro calls
   size_t max_sequence = 4'000'000;       // elements of a list built by range(), *, batch…
 };

@@ -212,7 +212,7 @@ ValueList iterate(const Value& v) {
       for (char32_t c : s) chars.emplace_back(from_u32(std::u32string_view(&c, 1)));
       return chars;
     }
-    default: fail("'" + v.type_name() + "' object is not iterable");
+    default: fail(std::string("'").append(v.type_name()) + "' object is not iterable");
   }
 }
 
