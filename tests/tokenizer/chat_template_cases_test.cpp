@@ -18,8 +18,8 @@ namespace {
 using nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
-constexpr int64_t kNow = 1721952000;        // 2024-07-26 00:00 UTC (the Python references' date)
-constexpr int64_t kSmolLm3Now = 1752105600;  // 2025-07-10, the huggingface.js test's date
+constexpr int64_t kNow = 1721995200;        // 2024-07-26 12:00 UTC: the Python references' date in any time zone
+constexpr int64_t kSmolLm3Now = 1752148800;  // 2025-07-10 12:00 UTC, the huggingface.js test's date
 
 OJson load(const std::string& name) {
   std::ifstream f(source_dir() + "/tests/data/templates/" + name);

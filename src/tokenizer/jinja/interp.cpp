@@ -212,10 +212,14 @@ Value Interp::lookup(const std::string& name) const {
 }
 
 Value Interp::make_macro(const Stmt& s, std::shared_ptr<Frame> defining) {
+  // The macro lives in the frame it closes over: a weak reference keeps that from being a cycle.
   const Stmt* stmt = &s;
-  return Value::function(s.name, [stmt, defining](Interp& in, CallArgs& args) {
+  std::weak_ptr<Frame> scope = defining;
+  return Value::function(s.name, [stmt, scope](Interp& in, CallArgs& args) {
+    auto frame = scope.lock();
+    if (!frame) fail("macro '" + stmt->name + "' called outside the scope that defined it", in.line(), in.col());
     const Value* caller = args.kwarg("caller");
-    return in.call_macro(*stmt, defining, args, caller ? *caller : Value());
+    return in.call_macro(*stmt, frame, args, caller ? *caller : Value());
   });
 }
 
@@ -260,9 +264,11 @@ Value Interp::call_macro(const Stmt& s, const std::shared_ptr<Frame>& defining, 
 void Interp::exec_call_block(const Stmt& s, std::string& out) {
   // caller() renders the block body with its own parameters, in the scope of the {% call %}.
   const Stmt* stmt = &s;
-  auto scope = frame_;
+  std::weak_ptr<Frame> scope = frame_;
   Value caller = Value::function("caller", [stmt, scope](Interp& in, CallArgs& args) {
-    return in.call_macro(*stmt, scope, args, Value());
+    auto frame = scope.lock();
+    if (!frame) fail("caller() used outside its {% call %} block", in.line(), in.col());
+    return in.call_macro(*stmt, frame, args, Value());
   });
   const Expr& call_expr = *s.expr;
   Value fn = eval(*call_expr.args[0]);
