@@ -10,14 +10,12 @@ namespace {
 using core::ErrorCode;
 using OJson = nlohmann::ordered_json;
 
-// The request arrives as a key-sorted Json; objects inside keep that order (see docs/protocol.md).
-OJson ordered(const Json& j) { return OJson::parse(j.dump()); }
-
-core::Result<OJson> opt_value(const Json& req, const char* key, bool (Json::*is_type)() const noexcept, const char* want) {
+// Field `key` of the request with the client's key order (ctx.ordered_request()), type-checked.
+core::Result<OJson> opt_value(const OJson& req, const char* key, bool (OJson::*is_type)() const noexcept, const char* want) {
   auto it = req.find(key);
   if (it == req.end() || it->is_null()) return OJson();
   if (!((*it).*is_type)()) return core::error(ErrorCode::kInvalidRequest, std::string("field '") + key + "' must be " + want);
-  return ordered(*it);
+  return *it;
 }
 
 core::Result<std::shared_ptr<tok::ChatTemplate>> model_template(CommandContext& ctx, const std::string& model) {
@@ -39,13 +37,14 @@ core::Result<Json> cmd_apply_template(CommandContext& ctx) {
   NLM_ASSIGN_OR_RETURN(std::optional<bool> add_gen, opt_bool(req, "add_generation_prompt"));
   NLM_ASSIGN_OR_RETURN(std::optional<int64_t> now, opt_int(req, "now", 0, int64_t{1} << 40));
 
+  const OJson oreq = ctx.ordered_request();
   tok::ChatRenderOptions options;
   options.add_generation_prompt = add_gen.value_or(false);
   options.template_name = name;
   options.now_unix = now.value_or(-1);
-  NLM_ASSIGN_OR_RETURN(options.tools, opt_value(req, "tools", &Json::is_array, "a list"));
-  NLM_ASSIGN_OR_RETURN(options.documents, opt_value(req, "documents", &Json::is_array, "a list"));
-  NLM_ASSIGN_OR_RETURN(options.variables, opt_value(req, "variables", &Json::is_object, "an object"));
+  NLM_ASSIGN_OR_RETURN(options.tools, opt_value(oreq, "tools", &OJson::is_array, "a list"));
+  NLM_ASSIGN_OR_RETURN(options.documents, opt_value(oreq, "documents", &OJson::is_array, "a list"));
+  NLM_ASSIGN_OR_RETURN(options.variables, opt_value(oreq, "variables", &OJson::is_object, "an object"));
   // Variables override everything at render time; tools given there also pick a "tool_use" template.
   if (options.tools.is_null() && options.variables.is_object() && options.variables.contains("tools")) {
     options.tools = options.variables["tools"];
@@ -62,7 +61,7 @@ core::Result<Json> cmd_apply_template(CommandContext& ctx) {
   } else {
     NLM_ASSIGN_OR_RETURN(tmpl, model_template(ctx, model.value_or("")));
   }
-  NLM_ASSIGN_OR_RETURN(std::string prompt, tmpl->render(ordered(*messages_it), options));
+  NLM_ASSIGN_OR_RETURN(std::string prompt, tmpl->render(oreq["messages"], options));
   Json out = Json::object();
   out["prompt"] = std::move(prompt);
   out["template"] = tmpl->is_fallback() ? std::string("fallback:chatml") : tmpl->select(options);

@@ -57,11 +57,10 @@ core::Result<Json> cmd_chat(CommandContext& ctx) {
     NLM_ASSIGN_OR_RETURN(tmpl, tok::ChatTemplate::from_source(kPlainTemplate, tmpl->special_tokens()));
   }
   tok::ChatRenderOptions ro;
-  if (auto it = ctx.request.find("tools"); it != ctx.request.end()) ro.tools = nlohmann::ordered_json::parse(it->dump());
-  if (auto it = ctx.request.find("chat_template_kwargs"); it != ctx.request.end() && it->is_object()) {
-    ro.variables = nlohmann::ordered_json::parse(it->dump());
-  }
-  NLM_ASSIGN_OR_RETURN(std::string text, tmpl->render(*mit, ro));
+  const nlohmann::ordered_json oreq = ctx.ordered_request();  // tojson keeps the client's key order
+  if (auto it = oreq.find("tools"); it != oreq.end() && !it->is_null()) ro.tools = *it;
+  if (auto it = oreq.find("chat_template_kwargs"); it != oreq.end() && it->is_object()) ro.variables = *it;
+  NLM_ASSIGN_OR_RETURN(std::string text, tmpl->render(oreq["messages"], ro));
   NLM_ASSIGN_OR_RETURN(std::vector<int32_t> prompt, d->tokenizer->encode(text, /*add_special_tokens=*/false));
   const int32_t bos = d->model->info().bos_token_id;
   if (plain && bos >= 0 && (prompt.empty() || prompt[0] != bos)) prompt.insert(prompt.begin(), bos);

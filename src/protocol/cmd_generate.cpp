@@ -50,7 +50,7 @@ core::Result<runtime::GenerateOptions> parse_generate_options(const Json& req, c
   NLM_ASSIGN_OR_RETURN(auto presence, opt_number(req, "presence_penalty", -100, 100));
   NLM_ASSIGN_OR_RETURN(auto frequency, opt_number(req, "frequency_penalty", -100, 100));
   NLM_ASSIGN_OR_RETURN(auto last_n, opt_int(req, "penalty_last_n", -1, 1 << 24));
-  NLM_ASSIGN_OR_RETURN(auto seed, opt_int(req, "seed", 0, INT64_MAX));
+  NLM_ASSIGN_OR_RETURN(auto seed, opt_int(req, "seed", 0, (int64_t{1} << 53) - 1));
   NLM_ASSIGN_OR_RETURN(auto ignore_eos, opt_bool(req, "ignore_eos"));
   NLM_ASSIGN_OR_RETURN(o.stop, stop_list(req));
   o.max_tokens = max_tokens.value_or(0);

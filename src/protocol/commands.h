@@ -48,6 +48,14 @@ struct CommandContext {
   const CancelFlag& cancel;
   Server& server;
   runtime::Engine& engine;
+  std::string_view raw_line = {};  // the request line as sent
+
+  // The request with every object's keys in the order the client wrote them (`request` is key-sorted).
+  // Chat templates need this: tojson of tools and messages keeps the caller's key order.
+  nlohmann::ordered_json ordered_request() const {
+    auto j = nlohmann::ordered_json::parse(raw_line, nullptr, /*allow_exceptions=*/false);
+    return j.is_discarded() ? nlohmann::ordered_json::parse(request.dump()) : j;
+  }
 };
 
 // A handler returns the body of its final line ("success":true and the id are added), or an error.

@@ -105,7 +105,7 @@ void Server::run_job(Job& job) {
                        for (auto& [k, v] : event.items()) line[k] = std::move(v);
                        writer_.write(line);
                      },
-                     *job.cancel, *this, engine_};
+                     *job.cancel, *this, engine_, job.raw_line};
   core::Result<Json> result = core::error(ErrorCode::kInternal, "[protocol] handler produced nothing");
   try {
     result = job.spec->fn(ctx);
@@ -208,6 +208,7 @@ void Server::handle_line(const std::string& line) {
     return;
   }
   job.request = std::move(request);
+  job.raw_line = line;
   job.cancel = std::make_shared<CancelFlag>();
   if (job.spec->on_reader_thread) {
     run_job(job);

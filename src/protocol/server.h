@@ -38,6 +38,7 @@ class Server {
  private:
   struct Job {
     Json request;
+    std::string raw_line;
     Json id;  // null when absent
     bool has_id = false;
     const CommandSpec* spec = nullptr;

@@ -16,9 +16,11 @@ uint64_t splitmix64(uint64_t& x) {
 
 uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
+// At most 2^53 - 1, so the seed reported in the final line survives a JSON client that reads numbers as
+// doubles (JavaScript) and can be sent back to reproduce the output.
 uint64_t random_seed() {
   std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return ((static_cast<uint64_t>(rd()) << 32) ^ rd()) & ((uint64_t{1} << 53) - 1);
 }
 
 // Descending by value, ascending id on ties: a total order, so results never depend on the sort.
