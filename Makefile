@@ -10,7 +10,7 @@ CMAKE_FLAGS ?=
 WERROR ?= ON
 
 .PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 bench clean tokenizer-oracle \
-  test-tokenizer-diff
+  test-tokenizer-diff test-jinja-diff
 
 setup:
 	@bash scripts/setup.sh
@@ -54,7 +54,13 @@ tokenizer-oracle:
 test-tokenizer-diff: build tokenizer-oracle
 	cd $(BUILD) && ./tests/tokenizer_tests --gtest_brief=1 --gtest_filter='TransformersJsDiff.*'
 
-test: test-tokenizer-diff test-release test-ts test-asan test-arm64
+# Chat templates: nativelm's apply_template against @huggingface/jinja, judged by the Python Jinja2
+# references (fails when nativelm departs from Python where the JS library agrees with Python).
+test-jinja-diff: build
+	cd tests/tokenizer/js-jinja && npm ci --no-audit --no-fund --silent --ignore-scripts && \
+	  NLM_BINARY="$(abspath $(BUILD))/nativelm" npm test
+
+test: test-tokenizer-diff test-jinja-diff test-release test-ts test-asan test-arm64
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done

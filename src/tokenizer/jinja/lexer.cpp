@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "tokenizer/unicode.h"
+
 namespace nlm::tok::jinja {
 namespace {
 
@@ -23,23 +25,6 @@ void lstrip_line(std::string& s, bool text_starts_line) {
   s.resize(from);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 class Lexer {
  public:
@@ -289,7 +274,7 @@ class Lexer {
             cp = cp * 16 + static_cast<uint32_t>(h < 0 ? 0 : h);
           }
           if (!ok || cp > 0x10FFFF) fail("invalid escape in string literal", l, c);
-          append_utf8(out, cp);
+          tok::append_utf8(out, static_cast<char32_t>(cp));
           i += n;
           break;
         }
