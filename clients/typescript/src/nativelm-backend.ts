@@ -170,6 +170,8 @@ export class NativeLMBackend implements AIBackend {
     if (o.timeoutMs !== undefined) call.timeoutMs = o.timeoutMs;
     const stream = this.client.stream(request, call);
     for await (const e of stream) {
+      // Lines already buffered when the caller aborted are dropped: the stream ends with 'cancelled'.
+      if (o.signal?.aborted) break;
       if (e.event !== "token" || typeof e.text !== "string") continue;
       o.onToken?.(e.text);
       const chunk: StreamChunk<R> = { done: false, text: e.text };

@@ -61,7 +61,8 @@ class Engine {
   readonly exited: Promise<number>;
 
   constructor(binary: string, extra: string[]) {
-    this.child = spawn(binary, ["serve", ...extra], { env: { ...process.env, ...ENGINE_ENV }, stdio: "pipe" });
+    // Transcripts name model paths relative to the repository root, as replay_test.cpp runs them.
+    this.child = spawn(binary, ["serve", ...extra], { env: { ...process.env, ...ENGINE_ENV }, stdio: "pipe", cwd: REPO_ROOT });
     this.child.stdin.on("error", () => {});
     this.child.stdout.on("data", (chunk: Buffer) => {
       this.out = Buffer.concat([this.out, chunk]);
