@@ -74,19 +74,9 @@ class Bert final : public EncoderModel {
     e.bind("position_embeddings.weight", {c_.max_position_embeddings, H}, &position_);
     e.bind_f32("token_type_embeddings.weight", {c_.type_vocab_size, H}, &token_type_);
     bind_norm(e, "LayerNorm", H, &emb_norm_);
-    layers_.resize(static_cast<size_t>(c_.num_hidden_layers));
-    for (int64_t il = 0; il < c_.num_hidden_layers; ++il) {
-      Binder l = b.scope("encoder.layer", il);
-      EncoderLayer& w = layers_[static_cast<size_t>(il)];
-      bind_linear(l, "attention.self.query", H, H, &w.q);
-      bind_linear(l, "attention.self.key", H, H, &w.k);
-      bind_linear(l, "attention.self.value", H, H, &w.v);
-      bind_linear(l, "attention.output.dense", H, H, &w.o);
-      bind_norm(l, "attention.output.LayerNorm", H, &w.attn_norm);
-      bind_linear(l, "intermediate.dense", c_.intermediate_size, H, &w.up);
-      bind_linear(l, "output.dense", H, c_.intermediate_size, &w.down);
-      bind_norm(l, "output.LayerNorm", H, &w.out_norm);
-    }
+    bind_encoder_layers(b, {"attention.self.query", "attention.self.key", "attention.self.value",
+                            "attention.output.dense", "attention.output.LayerNorm"},
+                        c_.num_hidden_layers, H, c_.intermediate_size, &layers_);
     NLM_RETURN_IF_ERROR(b.status());
     storage_ = b.storage();
     weights_ = src.weights;

@@ -35,6 +35,23 @@ void bind_norm(Binder& b, std::string_view name, int64_t dim, Norm* n) {
   if (b.bind_f32(s + ".bias", {dim}, &bias)) n->b = bias.as<float>();
 }
 
+void bind_encoder_layers(Binder& b, const EncoderAttentionNames& names, int64_t n_layers, int64_t hidden,
+                         int64_t intermediate, std::vector<EncoderLayer>* layers) {
+  layers->resize(static_cast<size_t>(n_layers));
+  for (int64_t il = 0; il < n_layers; ++il) {
+    Binder l = b.scope("encoder.layer", il);
+    EncoderLayer& w = (*layers)[static_cast<size_t>(il)];
+    bind_linear(l, names.q, hidden, hidden, &w.q);
+    bind_linear(l, names.k, hidden, hidden, &w.k);
+    bind_linear(l, names.v, hidden, hidden, &w.v);
+    bind_linear(l, names.o, hidden, hidden, &w.o);
+    bind_norm(l, names.norm, hidden, &w.attn_norm);
+    bind_linear(l, "intermediate.dense", intermediate, hidden, &w.up);
+    bind_linear(l, "output.dense", hidden, intermediate, &w.down);
+    bind_norm(l, "output.LayerNorm", hidden, &w.out_norm);
+  }
+}
+
 int64_t relative_position_bucket(int64_t relative_position, const RelativeBias& rb) {
   int64_t ret = 0;
   int64_t n = -relative_position;

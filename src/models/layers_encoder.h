@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/arena.h"
@@ -42,6 +43,16 @@ struct EncoderLayer {
 // Binds a Linear (weight [out,in] any dtype; bias [out] converted to f32) and a LayerNorm.
 void bind_linear(Binder& b, std::string_view name, int64_t out, int64_t in, Linear* l);
 void bind_norm(Binder& b, std::string_view name, int64_t dim, Norm* n);
+
+// The HF module names of one encoder layer's attention, which is all that differs between families
+// (BERT: attention.self.query … attention.output.LayerNorm; MPNet: attention.attn.q … attention.LayerNorm).
+struct EncoderAttentionNames {
+  std::string_view q, k, v, o, norm;
+};
+// Binds `n_layers` layers under "encoder.layer.<i>": the attention by `names`, then the shared
+// intermediate.dense / output.dense / output.LayerNorm feed-forward.
+void bind_encoder_layers(Binder& b, const EncoderAttentionNames& names, int64_t n_layers, int64_t hidden,
+                         int64_t intermediate, std::vector<EncoderLayer>* layers);
 
 // Bucketed relative position bias (MPNet, T5): table [num_buckets, heads] f32.
 struct RelativeBias {

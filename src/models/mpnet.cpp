@@ -59,19 +59,9 @@ class MPNet final : public EncoderModel {
     }
     rel_.num_buckets = c_.relative_attention_num_buckets;
     rel_.max_distance = 128;  // fixed in HF's MPNetEncoder
-    layers_.resize(static_cast<size_t>(c_.num_hidden_layers));
-    for (int64_t il = 0; il < c_.num_hidden_layers; ++il) {
-      Binder l = b.scope("encoder.layer", il);
-      EncoderLayer& w = layers_[static_cast<size_t>(il)];
-      bind_linear(l, "attention.attn.q", H, H, &w.q);
-      bind_linear(l, "attention.attn.k", H, H, &w.k);
-      bind_linear(l, "attention.attn.v", H, H, &w.v);
-      bind_linear(l, "attention.attn.o", H, H, &w.o);
-      bind_norm(l, "attention.LayerNorm", H, &w.attn_norm);
-      bind_linear(l, "intermediate.dense", c_.intermediate_size, H, &w.up);
-      bind_linear(l, "output.dense", H, c_.intermediate_size, &w.down);
-      bind_norm(l, "output.LayerNorm", H, &w.out_norm);
-    }
+    bind_encoder_layers(b, {"attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o",
+                            "attention.LayerNorm"},
+                        c_.num_hidden_layers, H, c_.intermediate_size, &layers_);
     NLM_RETURN_IF_ERROR(b.status());
     storage_ = b.storage();
     weights_ = src.weights;
