@@ -182,6 +182,18 @@ int main(int argc, char** argv) {
                                    isa, t, 2048, 512, false)->UseRealTime();
     }
   }
+  // One ~128-token chunk through a MiniLM-L6-shaped layer (q/k/v/o, up, down): the shapes a single
+  // embedding request runs, where packing and threading overheads weigh most.
+  const struct { int64_t M, K, N; } chunk_shapes[] = {{128, 384, 384}, {128, 384, 1536}, {128, 1536, 384}};
+  for (auto s : chunk_shapes) {
+    const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
+    benchmark::RegisterBenchmark(("gemm/openblas/f32/" + shape).c_str(), gemm_openblas, s.M, s.K, s.N)->UseRealTime();
+    for (k::Isa isa : k::supported_isas()) {
+      if (isa == k::Isa::kPortable) continue;
+      benchmark::RegisterBenchmark(("gemm/" + std::string(k::isa_name(isa)) + "/f32/" + shape).c_str(), gemm, isa,
+                                   DType::kF32, s.M, s.K, s.N)->UseRealTime();
+    }
+  }
   std::printf("kernels: isa %s, %d threads\n", std::string(k::isa_description()).c_str(), nlm::core::n_threads());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

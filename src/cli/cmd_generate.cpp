@@ -11,6 +11,7 @@
 #include "runtime/decoder_loader.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
+#include "tokenizer/stream_decoder.h"
 
 namespace nlm::cli {
 namespace {
@@ -126,10 +127,14 @@ int run_generate(std::span<char*> args) {
   }
   if (o.sampling.temperature < 0) o.sampling.temperature = d.generation_config.value("do_sample", true) ? 0.8f : 0.f;
   o.eos_token_ids = d.eos_token_ids;
-  runtime::TextStream text(d.tokenizer, *ids);
+  tok::StreamDecoder text(d.tokenizer, /*skip_special_tokens=*/true);
+  if (auto st = text.prime(*ids); !st.is_ok()) {
+    std::fprintf(stderr, "nativelm generate: %s\n", st.message().c_str());
+    return 1;
+  }
   runtime::GenerateHooks hooks;
-  hooks.detokenize = [&](int32_t t) { return text.next(t); };
-  hooks.detokenize_flush = [&] { return text.flush(); };
+  hooks.detokenize = [&](int32_t t) { return text.step(t).value_or(std::string()); };
+  hooks.detokenize_flush = [&] { return text.flush().value_or(std::string()); };
   hooks.on_token = [](int32_t, const std::string& piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);

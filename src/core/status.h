@@ -68,6 +68,8 @@ class [[nodiscard]] Result {
   T& value() & { return std::get<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }
   T&& value() && { return std::get<T>(std::move(v_)); }
+  T value_or(T fallback) const& { return is_ok() ? std::get<T>(v_) : std::move(fallback); }
+  T value_or(T fallback) && { return is_ok() ? std::get<T>(std::move(v_)) : std::move(fallback); }
   T* operator->() { return &std::get<T>(v_); }
   const T* operator->() const { return &std::get<T>(v_); }
   T& operator*() & { return std::get<T>(v_); }

@@ -19,6 +19,9 @@ struct TensorView {
   int ndim = 0;
   std::array<int64_t, kMaxDims> shape{};  // outermost first
   int64_t row_bytes = 0;                  // stride between rows of the last dimension
+  // Optional: this matrix already decoded to f32 and packed as the GEMM reads it
+  // (kernels::pack_gemm_panels); owned elsewhere (by the model that packed it).
+  const float* gemm_panels = nullptr;
 
   TensorView() = default;
   TensorView(void* d, DType t, std::initializer_list<int64_t> dims) : data(d), dtype(t) {

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include "core/status.h"
 
@@ -101,6 +102,39 @@ std::optional<std::string> gguf_to_hf_name(std::string_view arch, std::string_vi
   const NameRow* r = lookup(family, true, stem.substr(dot + 1));
   if (!r) return std::nullopt;
   return std::string(block_prefix(family)) + std::to_string(layer) + "." + std::string(r->hf) + std::string(suffix);
+}
+
+nlohmann::json gguf_encoder_config(const GgufFile& f) {
+  static constexpr std::pair<const char*, const char*> kIntKeys[] = {
+      {"hidden_size", "embedding_length"},          {"num_hidden_layers", "block_count"},
+      {"intermediate_size", "feed_forward_length"}, {"num_attention_heads", "attention.head_count"},
+      {"max_position_embeddings", "context_length"},
+  };
+  const std::string arch = f.architecture();
+  nlohmann::json c = nlohmann::json::object();
+  c["model_type"] = arch;
+  c["hidden_act"] = "gelu";
+  for (const auto& [hf, key] : kIntKeys) {
+    if (auto v = f.get_int(arch + "." + key)) c[hf] = *v;
+  }
+  if (auto v = f.get_float(arch + ".attention.layer_norm_epsilon")) c["layer_norm_eps"] = *v;
+  // GGUF shapes are innermost first: ne[1] counts the rows.
+  auto rows = [&](const char* tensor) -> std::optional<int64_t> {
+    const GgufTensorInfo* t = f.find_tensor(tensor);
+    if (t == nullptr || t->ne.size() != 2) return std::nullopt;
+    return static_cast<int64_t>(t->ne[1]);
+  };
+  if (auto n = rows("token_embd.weight")) c["vocab_size"] = *n;
+  if (!c.contains("max_position_embeddings")) {
+    if (auto n = rows("position_embd.weight")) c["max_position_embeddings"] = *n;
+  }
+  if (auto v = f.get_int("tokenizer.ggml.token_type_count")) {
+    c["type_vocab_size"] = *v;
+  } else if (auto n = rows("token_types.weight")) {
+    c["type_vocab_size"] = *n;
+  }
+  if (auto v = f.get_int("tokenizer.ggml.padding_token_id")) c["pad_token_id"] = *v;
+  return c;
 }
 
 bool gguf_rope_is_interleaved(std::string_view arch) {

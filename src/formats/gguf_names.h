@@ -23,6 +23,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "formats/gguf.h"
 
 namespace nlm::formats {
@@ -30,6 +32,17 @@ namespace nlm::formats {
 // "blk.3.attn_q.weight" + arch "llama" -> "model.layers.3.self_attn.q_proj.weight"; nullopt when the
 // name is not in the table. `arch` is general.architecture.
 std::optional<std::string> gguf_to_hf_name(std::string_view arch, std::string_view gguf_name);
+
+// An HF-style config.json for a GGUF encoder ("bert": llama.cpp's BertModel / XLMRobertaModel conversion),
+// translated from <arch>.* metadata in one table:
+//   embedding_length -> hidden_size, block_count -> num_hidden_layers, feed_forward_length ->
+//   intermediate_size, attention.head_count -> num_attention_heads, context_length ->
+//   max_position_embeddings, attention.layer_norm_epsilon -> layer_norm_eps;
+// vocab_size from token_embd.weight's rows, type_vocab_size from tokenizer.ggml.token_type_count (else
+// token_types.weight's rows), pad_token_id from tokenizer.ggml.padding_token_id, hidden_act "gelu" (HF's
+// BERT activation; GGUF does not record it). model_type is general.architecture, so an architecture the
+// encoder registry does not know stays unknown.
+nlohmann::json gguf_encoder_config(const GgufFile& file);
 
 // True when llama.cpp stores this architecture's q/k rows permuted for interleaved rope (see above).
 bool gguf_rope_is_interleaved(std::string_view arch);

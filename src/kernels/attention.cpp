@@ -1,6 +1,8 @@
-// Attention, one (query head, query block) per task: scores with dot products over the visible key
-// range (causal / window bounds skip whole ranges), softcap, bias, key mask, softmax, then the weighted
-// sum of v rows (axpy). The SIMD comes from the ISA table's vector helpers.
+// Attention, one (query head, query block) per task. A block of several queries runs as two small
+// GEMMs through the ISA's f32 GEMM kernel — S = Q Kᵀ over the union of the rows' visible key ranges,
+// then per-row masking, softcap, bias and softmax, then O = P V (against a transposed copy of V) — so
+// the keys and values are read once per block, not once per query. A block of one query (decode)
+// takes the row path: dot products over the visible range and a weighted sum of v rows (axpy).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,13 +16,37 @@
 namespace nlm::kernels {
 namespace {
 
-constexpr int64_t kQueryBlock = 16;
+constexpr int64_t kQueryBlock = 16;   // rows per task on the row path
+constexpr int64_t kGemmBlock = 64;    // rows per task on the GEMM path
+constexpr int64_t kBlockMinRows = 4;  // fewer queries than this take the row path
 
 struct Dims {
   int64_t D, Tq, Tk, ldq, ldkv, ldo;
   int group;
   float scale;
 };
+
+// Scores s[0, hi − lo) of keys [lo, hi) become logits: scale, softcap, bias; keys outside the query's
+// visible range [l, r) or masked as padding get −inf. Returns the largest logit.
+float to_logits(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, const float* bias_row,
+                int64_t lo, int64_t hi, int64_t l, int64_t r, float* s) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (p.softcap <= 0.f && !p.key_mask && l <= lo && r >= hi) {  // the common case, vectorized
+    kt.scale_f32(d.scale, s, s, hi - lo);
+    if (bias_row) kt.binary(cpu::kOpAdd, s, bias_row + lo, s, hi - lo);
+    return kt.max(s, hi - lo);
+  }
+  float mx = neg_inf;
+  for (int64_t j = lo; j < hi; ++j) {
+    float logit = s[j - lo] * d.scale;
+    if (p.softcap > 0.f) logit = p.softcap * std::tanh(logit / p.softcap);
+    if (bias_row) logit += bias_row[j];
+    if (j < l || j >= r || (p.key_mask && !p.key_mask[j])) logit = neg_inf;
+    s[j - lo] = logit;
+    mx = std::max(mx, logit);
+  }
+  return mx;
+}
 
 // One query row of one head: o = softmax(s) · v over keys [lo, hi).
 void attend_row(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, const float* qi,
@@ -30,15 +56,7 @@ void attend_row(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims&
   // All scores at once: the ISA's dot-rows kernel shares each q load across 4 keys.
   kt.dot_float(core::DType::kF32, qi, 0, 1, reinterpret_cast<const char*>(k + lo * d.ldkv), d.ldkv * 4, hi - lo,
                d.D, s, 0);
-  float mx = neg_inf;
-  for (int64_t j = lo; j < hi; ++j) {
-    float logit = s[j - lo] * d.scale;
-    if (p.softcap > 0.f) logit = p.softcap * std::tanh(logit / p.softcap);
-    if (bias_row) logit += bias_row[j];
-    if (p.key_mask && !p.key_mask[j]) logit = neg_inf;
-    s[j - lo] = logit;
-    mx = std::max(mx, logit);
-  }
+  const float mx = to_logits(kt, p, d, bias_row, lo, hi, lo, hi, s);
   std::fill(o, o + d.D, 0.f);
   if (mx == neg_inf) return;
   const float sum = kt.exp_sub_sum(s, mx, hi - lo);
@@ -46,6 +64,60 @@ void attend_row(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims&
     if (s[j - lo] != 0.f) kt.axpy_f32(s[j - lo], v + j * d.ldkv, o, d.D);
   }
   kt.scale_f32(1.f / sum, o, o, d.D);
+}
+
+struct BlockScratch {
+  std::vector<float> s, vt;
+};
+
+// The visible key range [lo, hi) of query i.
+void key_range(const AttentionParams& p, const Dims& d, int64_t i, int64_t* lo, int64_t* hi) {
+  const int64_t pos = p.q_pos0 + i;
+  *lo = 0;
+  *hi = d.Tk;
+  if (p.causal) *hi = std::clamp<int64_t>(pos + 1, 0, d.Tk);
+  if (p.window > 0) *lo = std::clamp<int64_t>(pos - p.window + 1, 0, d.Tk);
+}
+
+// Queries [i0, i1) of head h: S = Q Kᵀ, masked softmax per row, O = P V, all by the GEMM kernel.
+void attend_block(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, int h, int64_t i0,
+                  int64_t i1, const float* q, const float* k, const float* v, float* out, BlockScratch& b) {
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  int64_t lo = d.Tk, hi = 0;
+  for (int64_t i = i0; i < i1; ++i) {
+    int64_t l, r;
+    key_range(p, d, i, &l, &r);
+    if (l < r) lo = std::min(lo, l), hi = std::max(hi, r);
+  }
+  const int64_t nq = i1 - i0, n = hi - lo;
+  if (n <= 0) {
+    for (int64_t i = i0; i < i1; ++i) std::fill(out + i * d.ldo + h * d.D, out + i * d.ldo + (h + 1) * d.D, 0.f);
+    return;
+  }
+  const int hk = h / d.group;
+  if (static_cast<int64_t>(b.s.size()) < nq * n) b.s.resize(static_cast<size_t>(nq * n));
+  if (static_cast<int64_t>(b.vt.size()) < d.D * n) b.vt.resize(static_cast<size_t>(d.D * n));
+  float* s = b.s.data();
+  kt.gemm_f32(q + i0 * d.ldq + h * d.D, d.ldq, k + lo * d.ldkv + hk * d.D, d.ldkv, s, n, nq, n, d.D);
+  for (int64_t i = i0; i < i1; ++i) {
+    float* row = s + (i - i0) * n;
+    int64_t l, r;
+    key_range(p, d, i, &l, &r);
+    const float* bias_row = p.bias ? p.bias + (h * d.Tq + i) * d.Tk : nullptr;
+    const float mx = to_logits(kt, p, d, bias_row, lo, hi, l, r, row);
+    if (mx == neg_inf) {
+      std::fill(row, row + n, 0.f);  // sees no key: zeros
+      continue;
+    }
+    const float sum = kt.exp_sub_sum(row, mx, n);
+    kt.scale_f32(1.f / sum, row, row, n);
+  }
+  // Vᵀ [D, n] for the GEMM's B[N, K] operand.
+  const float* vh = v + lo * d.ldkv + hk * d.D;
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t c = 0; c < d.D; ++c) b.vt[static_cast<size_t>(c * n + j)] = vh[j * d.ldkv + c];
+  }
+  kt.gemm_f32(s, n, b.vt.data(), n, out + i0 * d.ldo + h * d.D, d.ldo, nq, d.D, n);
 }
 
 }  // namespace
@@ -63,6 +135,19 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   d.scale = p.scale != 0.f ? p.scale : 1.f / std::sqrt(static_cast<float>(d.D));
   if (d.Tq <= 0) return;
   const auto& kt = cpu::active_kernels();
+  if (d.Tq >= kBlockMinRows) {
+    // Enough tasks for the pool: smaller blocks when there are few heads.
+    int64_t qb = kGemmBlock;
+    while (qb > 16 && p.n_heads * ((d.Tq + qb - 1) / qb) < 4 * core::n_threads()) qb /= 2;
+    const int64_t n_blocks = (d.Tq + qb - 1) / qb;
+    core::parallel_for(p.n_heads * n_blocks, [&](int64_t task, int) {
+      thread_local BlockScratch scratch;
+      const int h = static_cast<int>(task / n_blocks);
+      const int64_t i0 = (task % n_blocks) * qb;
+      attend_block(kt, p, d, h, i0, std::min(d.Tq, i0 + qb), q, k, v, out, scratch);
+    });
+    return;
+  }
   const int64_t n_qb = (d.Tq + kQueryBlock - 1) / kQueryBlock;
   core::parallel_for(p.n_heads * n_qb, [&](int64_t task, int) {
     thread_local std::vector<float> scores;
@@ -71,10 +156,8 @@ void attention(const float* q, const float* k, const float* v, float* out, const
     const int64_t i0 = (task % n_qb) * kQueryBlock, i1 = std::min(d.Tq, i0 + kQueryBlock);
     const int hk = h / d.group;
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t pos = p.q_pos0 + i;
-      int64_t lo = 0, hi = d.Tk;
-      if (p.causal) hi = std::clamp<int64_t>(pos + 1, 0, d.Tk);
-      if (p.window > 0) lo = std::clamp<int64_t>(pos - p.window + 1, 0, d.Tk);
+      int64_t lo, hi;
+      key_range(p, d, i, &lo, &hi);
       float* o = out + i * d.ldo + h * d.D;
       if (lo >= hi) {
         std::fill(o, o + d.D, 0.f);

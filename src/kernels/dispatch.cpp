@@ -76,6 +76,9 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       NLM_FILL(ln_apply);
       NLM_FILL(unary);
       NLM_FILL(binary);
+      NLM_FILL(pack_a);
+      NLM_FILL(pack_b);
+      NLM_FILL(gemm_packed);
 #undef NLM_FILL
       m.table[static_cast<int>(i)] = k;
       m.ready[static_cast<int>(i)] = true;

@@ -25,6 +25,7 @@
 //   kernels::attention(q, k_cache, v_cache, o, p);              // o = softmax(qkᵀ)v    [1,Hq*D]
 #include <cstdint>
 
+#include "core/arena.h"
 #include "core/dtype.h"
 #include "core/tensor.h"
 
@@ -50,6 +51,12 @@ bool is_weight_dtype(DType t);
 inline constexpr int64_t kGemmMinRows = 16;
 void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx = 0,
             int64_t ldy = 0);
+
+// The 2-D weight w decoded to f32 and packed as the GEMM path reads it. Setting a view's `gemm_panels`
+// to the buffer's data() lets every later matmul with M >= kGemmMinRows skip decoding and packing the
+// weight. Costs 4·N·K bytes (rounded up to 16 rows): for encoders (small weights, every call a GEMM),
+// not for LLM weights, which decode mostly runs through the GEMV path.
+core::AlignedBuffer<float> pack_gemm_panels(const TensorView& w);
 
 // out[n, D] = table[ids[i], :] converted to f32. table: [V, D] of any weight dtype.
 void embed_rows(const TensorView& table, const int32_t* ids, int64_t n, float* out, int64_t ld_out = 0);

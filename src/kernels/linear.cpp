@@ -58,7 +58,73 @@ int64_t rows_per_task(int64_t N, int64_t M) {
   return 64;
 }
 
+// Decodes weight rows [n0, n0 + nr) to f32 and packs them as B panels (nr ≤ kPackNR·panels).
+void pack_weight_rows(const cpu::IsaKernels& kt, const TensorView& w, int64_t n0, int64_t nr, float* bp) {
+  const int64_t K = w.cols();
+  const char* wd = static_cast<const char*>(w.data) + n0 * w.row_bytes;
+  if (w.dtype == DType::kF32) {
+    kt.pack_b(reinterpret_cast<const float*>(wd), w.row_bytes / 4, nr, K, bp);
+    return;
+  }
+  thread_local core::AlignedBuffer<float> rows;
+  rows.resize(static_cast<size_t>(cpu::kPackNR * K));
+  for (int64_t r0 = 0; r0 < nr; r0 += cpu::kPackNR) {
+    const int64_t n = std::min(cpu::kPackNR, nr - r0);
+    for (int64_t r = 0; r < n; ++r) quant::dequantize(wd + (r0 + r) * w.row_bytes, w.dtype, K, rows.data() + r * K);
+    kt.pack_b(rows.data(), K, n, K, bp + r0 * K);
+  }
+}
+
+// y = x · Wᵀ for M >= kGemmMinRows: x is packed once (its panels split over the pool), then the
+// weight's 16-column panels are split over the pool; each task packs its panels unless the view
+// carries them packed already.
+void gemm(const float* x, int64_t M, int64_t ldx, const TensorView& w, float* y, int64_t ldy) {
+  const auto& kt = cpu::active_kernels();
+  const int64_t N = w.rows(), K = w.cols();
+  const int64_t m_panels = (M + cpu::kPackMR - 1) / cpu::kPackMR;
+  thread_local core::AlignedBuffer<float> ap;  // the calling thread's; the pool writes into it
+  ap.resize(static_cast<size_t>(m_panels * cpu::kPackMR * K));
+  float* const a_packed = ap.data();  // by pointer: inside the tasks `ap` would name the worker's own
+  // Small activations (128×384) are packed by the calling thread: cheaper than waking the pool.
+  constexpr int64_t kPanelsPerPackTask = 4, kParallelPackFloats = int64_t{1} << 16;
+  if (M * K < kParallelPackFloats) {
+    kt.pack_a(x, ldx, M, K, 0, m_panels, a_packed);
+  } else {
+    core::parallel_for((m_panels + kPanelsPerPackTask - 1) / kPanelsPerPackTask, [&](int64_t t, int) {
+      const int64_t q0 = t * kPanelsPerPackTask;
+      kt.pack_a(x, ldx, M, K, q0, std::min(m_panels, q0 + kPanelsPerPackTask), a_packed);
+    });
+  }
+  const int64_t n_panels = (N + cpu::kPackNR - 1) / cpu::kPackNR;
+  // About 3 tasks per thread (balance), at most 16 panels (B slice ≤ 16·16·K floats).
+  const int64_t per_task = std::clamp<int64_t>(n_panels / (3 * core::n_threads()), 1, 16);
+  core::parallel_for((n_panels + per_task - 1) / per_task, [&](int64_t t, int) {
+    const int64_t p0 = t * per_task, p1 = std::min(n_panels, p0 + per_task);
+    const int64_t n0 = p0 * cpu::kPackNR, nr = std::min(N, p1 * cpu::kPackNR) - n0;
+    const float* bp = w.gemm_panels ? w.gemm_panels + n0 * K : nullptr;
+    if (!bp) {
+      thread_local core::AlignedBuffer<float> panels;
+      panels.resize(static_cast<size_t>((p1 - p0) * cpu::kPackNR * K));
+      pack_weight_rows(kt, w, n0, nr, panels.data());
+      bp = panels.data();
+    }
+    kt.gemm_packed(a_packed, M, K, bp, nr, y + n0, ldy);
+  });
+}
+
 }  // namespace
+
+core::AlignedBuffer<float> pack_gemm_panels(const TensorView& w) {
+  check_weight(w);
+  const int64_t N = w.rows(), K = w.cols(), n_panels = (N + cpu::kPackNR - 1) / cpu::kPackNR;
+  core::AlignedBuffer<float> out(static_cast<size_t>(n_panels * cpu::kPackNR * K));
+  const auto& kt = cpu::active_kernels();
+  core::parallel_for(n_panels, [&](int64_t p, int) {
+    const int64_t n0 = p * cpu::kPackNR;
+    pack_weight_rows(kt, w, n0, std::min(cpu::kPackNR, N - n0), out.data() + n0 * K);
+  });
+  return out;
+}
 
 bool is_weight_dtype(DType t) {
   return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || is_int_dtype(t);
@@ -78,20 +144,7 @@ void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, f
   const int64_t n_tile = rows_per_task(N, M);
   const int64_t n_mt = (M + m_tile - 1) / m_tile, n_nt = (N + n_tile - 1) / n_tile;
   if (M >= kGemmMinRows) {
-    // Blocked GEMM over panels of weight rows, each against all M rows (so each panel is packed once).
-    // Non-f32 weights are first decoded exactly to f32 (a [nt, K] scratch per thread).
-    const int64_t nt = N >= 256 * 2 * core::n_threads() ? 256 : 64, gn = (N + nt - 1) / nt;
-    core::parallel_for(gn, [&](int64_t t, int) {
-      thread_local core::AlignedBuffer<float> panel;  // reused across calls
-      const int64_t n0 = t * nt, nr = std::min(nt, N - n0);
-      if (w.dtype == DType::kF32) {
-        kt.gemm_f32(x, ldx, reinterpret_cast<const float*>(wd + n0 * rb), rb / 4, y + n0, ldy, M, nr, K);
-        return;
-      }
-      if (static_cast<int64_t>(panel.size()) < nt * K) panel.resize(nt * K);
-      for (int64_t r = 0; r < nr; ++r) quant::dequantize(wd + (n0 + r) * rb, w.dtype, K, panel.data() + r * K);
-      kt.gemm_f32(x, ldx, panel.data(), K, y + n0, ldy, M, nr, K);
-    });
+    gemm(x, M, ldx, w, y, ldy);
   } else if (is_int_dtype(w.dtype)) {
     const int64_t nb = K / 32;
     ActScratch& s = act_scratch(M, K);

@@ -87,14 +87,16 @@ class Bert final : public EncoderModel {
   const EncoderInfo& info() const override { return info_; }
 
   void embed(std::span<const std::span<const int32_t>> seqs, float* out) const override {
-    PackedBatch batch = pack_batch(seqs);
-    fill_positions(&batch, c_.padding_positions, c_.pad_token_id);
     core::Arena arena(size_t{4} << 20);
-    encoder_embeddings(word_, position_, token_type_.as<float>(), emb_norm_, d_.ln_eps, batch, d_.hidden, out);
-    for (const EncoderLayer& l : layers_) {
-      encoder_layer(d_, l, batch, nullptr, out, arena);
-      arena.reset();
-    }
+    for_each_group(seqs, d_.hidden, out, [&](std::span<const std::span<const int32_t>> group, float* x) {
+      PackedBatch batch = pack_batch(group);
+      fill_positions(&batch, c_.padding_positions, c_.pad_token_id);
+      encoder_embeddings(word_, position_, token_type_.as<float>(), emb_norm_, d_.ln_eps, batch, d_.hidden, x);
+      for (const EncoderLayer& l : layers_) {
+        encoder_layer(d_, l, batch, nullptr, x, arena);
+        arena.reset();
+      }
+    });
   }
 
  private:

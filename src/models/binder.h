@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/arena.h"
 #include "core/tensor.h"
 #include "formats/tensor_source.h"
 
@@ -29,6 +30,7 @@ namespace nlm::models {
 // Converted weights (f16/bf16 -> f32) owned for the model's lifetime.
 struct WeightStorage {
   std::deque<std::vector<float>> buffers;
+  std::deque<core::AlignedBuffer<float>> gemm_panels;  // weights packed for the GEMM (kernels::pack_gemm_panels)
 };
 
 class Binder {

@@ -35,6 +35,24 @@ void bind_norm(Binder& b, std::string_view name, int64_t dim, Norm* n) {
   if (b.bind_f32(s + ".bias", {dim}, &bias)) n->b = bias.as<float>();
 }
 
+namespace {
+// l->qkv = [q; k; v] decoded to f32, with their biases (absent ones as zeros), owned by `storage`.
+void fuse_qkv(int64_t hidden, EncoderLayer* l, WeightStorage* storage) {
+  std::vector<float>& w = storage->buffers.emplace_back(static_cast<size_t>(3 * hidden * hidden));
+  std::vector<float>& bias = storage->buffers.emplace_back(static_cast<size_t>(3 * hidden), 0.f);
+  const Linear* parts[] = {&l->q, &l->k, &l->v};
+  for (int i = 0; i < 3; ++i) {
+    const core::TensorView& src = parts[i]->w;
+    for (int64_t r = 0; r < hidden; ++r) {
+      kernels::dequantize_row(src.row<const char>(r), src.dtype, hidden, w.data() + (i * hidden + r) * hidden);
+    }
+    if (parts[i]->b) std::copy(parts[i]->b, parts[i]->b + hidden, bias.begin() + i * hidden);
+  }
+  l->qkv.w = core::TensorView(w.data(), core::DType::kF32, {3 * hidden, hidden});
+  l->qkv.b = bias.data();
+}
+}  // namespace
+
 void bind_encoder_layers(Binder& b, const EncoderAttentionNames& names, int64_t n_layers, int64_t hidden,
                          int64_t intermediate, std::vector<EncoderLayer>* layers) {
   layers->resize(static_cast<size_t>(n_layers));
@@ -49,6 +67,23 @@ void bind_encoder_layers(Binder& b, const EncoderAttentionNames& names, int64_t 
     bind_linear(l, "intermediate.dense", intermediate, hidden, &w.up);
     bind_linear(l, "output.dense", hidden, intermediate, &w.down);
     bind_norm(l, "output.LayerNorm", hidden, &w.out_norm);
+  }
+  if (!b.status().is_ok()) return;
+  // A batch of tokens makes every encoder matmul a GEMM: fuse q/k/v, decode and pack the weights once,
+  // here, unless that would cost more than kMaxPackedBytes (4 bytes per weight, plus the fused q/k/v in
+  // f32 for the one-token path); otherwise the GEMM decodes and packs per call.
+  constexpr double kMaxPackedBytes = 1.5e9;
+  if (4.0 * static_cast<double>(n_layers) * static_cast<double>(7 * hidden * hidden + 2 * hidden * intermediate) >
+      kMaxPackedBytes) {
+    return;
+  }
+  WeightStorage& storage = *b.storage();
+  for (EncoderLayer& w : *layers) {
+    fuse_qkv(hidden, &w, &storage);
+    for (Linear* lin : {&w.qkv, &w.o, &w.up, &w.down}) {
+      storage.gemm_panels.push_back(kernels::pack_gemm_panels(lin->w));
+      lin->w.gemm_panels = storage.gemm_panels.back().data();
+    }
   }
 }
 
@@ -88,6 +123,22 @@ PackedBatch pack_batch(std::span<const std::span<const int32_t>> seqs) {
   }
   b.positions.assign(b.ids.size(), 0);
   return b;
+}
+
+void for_each_group(std::span<const std::span<const int32_t>> seqs, int64_t hidden, float* out,
+                    const std::function<void(std::span<const std::span<const int32_t>>, float*)>& fn) {
+  size_t first = 0;
+  int64_t row = 0;
+  while (first < seqs.size()) {
+    size_t end = first;
+    int64_t tokens = 0;
+    while (end < seqs.size() && (end == first || tokens + static_cast<int64_t>(seqs[end].size()) <= kEncoderGroupTokens)) {
+      tokens += static_cast<int64_t>(seqs[end++].size());
+    }
+    fn(seqs.subspan(first, end - first), out + row * hidden);
+    row += tokens;
+    first = end;
+  }
 }
 
 void fill_positions(PackedBatch* b, bool padding_positions, int32_t pad) {
@@ -143,7 +194,7 @@ void fill_relative_bias(const RelativeBias& rb, int64_t heads, int64_t len, floa
 // threads, one task per sequence (each attention call then runs on its worker); otherwise the sequences
 // go one after the other and each attention call uses the whole pool.
 void packed_attention(const EncoderDims& d, const PackedBatch& batch, const RelativeBias* rel, const float* q,
-                      const float* k, const float* v, float* ctx, core::Arena& arena) {
+                      const float* k, const float* v, int64_t ld, float* ctx, core::Arena& arena) {
   const int64_t n_seqs = batch.n_seqs();
   const bool across = n_seqs >= core::n_threads() && n_seqs > 1;
   const int64_t n_slots = across ? core::n_threads() : 1;
@@ -162,8 +213,9 @@ void packed_attention(const EncoderDims& d, const PackedBatch& batch, const Rela
       fill_relative_bias(*rel, d.heads, len, b);
       p.bias = b;
     }
-    const int64_t o = off * d.hidden;
-    kernels::attention(q + o, k + o, v + o, ctx + o, p);
+    p.ld_q = p.ld_kv = ld;  // q, k, v rows are `ld` floats apart (3·hidden when fused)
+    const int64_t in = off * ld;
+    kernels::attention(q + in, k + in, v + in, ctx + off * d.hidden, p);
   };
   if (across) {
     core::parallel_for(n_seqs, [&](int64_t s, int worker) { one(s, worker); });
@@ -176,15 +228,20 @@ void packed_attention(const EncoderDims& d, const PackedBatch& batch, const Rela
 void encoder_layer(const EncoderDims& d, const EncoderLayer& l, const PackedBatch& batch, const RelativeBias* rel,
                    float* x, core::Arena& arena) {
   const int64_t n = batch.n_tokens(), H = d.hidden;
-  float* q = arena.alloc<float>(static_cast<size_t>(n * H));
-  float* k = arena.alloc<float>(static_cast<size_t>(n * H));
-  float* v = arena.alloc<float>(static_cast<size_t>(n * H));
+  float* qkv = arena.alloc<float>(static_cast<size_t>(n * 3 * H));
   float* ctx = arena.alloc<float>(static_cast<size_t>(n * H));
   float* ff = arena.alloc<float>(static_cast<size_t>(n * d.intermediate));
-  kernels::matmul(x, n, l.q.w, l.q.b, q);                  // q = x Wqᵀ + bq        [n, H]
-  kernels::matmul(x, n, l.k.w, l.k.b, k);
-  kernels::matmul(x, n, l.v.w, l.v.b, v);
-  packed_attention(d, batch, rel, q, k, v, ctx, arena);    // ctx                   [n, heads, head_dim]
+  float* q = qkv;  // reused below for [n, H] results
+  if (l.qkv.w.data) {
+    kernels::matmul(x, n, l.qkv.w, l.qkv.b, qkv);          // [q k v] = x [Wq Wk Wv]ᵀ + b   [n, 3H]
+    packed_attention(d, batch, rel, qkv, qkv + H, qkv + 2 * H, 3 * H, ctx, arena);
+  } else {
+    float *k = qkv + n * H, *v = qkv + 2 * n * H;
+    kernels::matmul(x, n, l.q.w, l.q.b, q);                // q = x Wqᵀ + bq        [n, H]
+    kernels::matmul(x, n, l.k.w, l.k.b, k);
+    kernels::matmul(x, n, l.v.w, l.v.b, v);
+    packed_attention(d, batch, rel, q, k, v, H, ctx, arena);  // ctx                [n, heads, head_dim]
+  }
   kernels::matmul(ctx, n, l.o.w, l.o.b, q);                // q = ctx Woᵀ + bo
   kernels::add(x, q, n * H, x);                            // x = LN(x + attn)
   kernels::layer_norm(x, n, H, l.attn_norm.w, l.attn_norm.b, d.ln_eps, x);

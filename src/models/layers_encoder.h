@@ -3,6 +3,7 @@
 // and MPNet/T5-style bucketed relative attention bias. Activations are packed without padding:
 // x[n_tokens, hidden] holds every sequence of the batch back to back; attention runs per sequence.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@ struct Norm {
 
 struct EncoderLayer {
   Linear q, k, v, o;   // attention
+  Linear qkv;          // q, k and v as one f32 [3·hidden, hidden] matrix (bind_encoder_layers; may be unset)
   Norm attn_norm;      // LayerNorm(x + o(attn))
   Linear up, down;     // intermediate.dense, output.dense
   Norm out_norm;       // LayerNorm(x + down(act(up x)))
@@ -50,7 +52,9 @@ struct EncoderAttentionNames {
   std::string_view q, k, v, o, norm;
 };
 // Binds `n_layers` layers under "encoder.layer.<i>": the attention by `names`, then the shared
-// intermediate.dense / output.dense / output.LayerNorm feed-forward.
+// intermediate.dense / output.dense / output.LayerNorm feed-forward. Then prepares the weights for
+// batched calls: q, k and v fused into one matrix, and every matrix packed for the GEMM (kept in the
+// binder's storage).
 void bind_encoder_layers(Binder& b, const EncoderAttentionNames& names, int64_t n_layers, int64_t hidden,
                          int64_t intermediate, std::vector<EncoderLayer>* layers);
 
@@ -74,6 +78,13 @@ struct PackedBatch {
   int64_t max_len() const;
 };
 PackedBatch pack_batch(std::span<const std::span<const int32_t>> seqs);
+// Calls fn(group, out_rows) on consecutive groups of whole sequences of at most kEncoderGroupTokens
+// tokens (a longer sequence is a group of its own), out_rows pointing at the group's first row of
+// `out` ([n_tokens, hidden]). A group's activations then stay in the last-level cache: one pass over a
+// batch of 100 chunks would stream every intermediate through DRAM.
+inline constexpr int64_t kEncoderGroupTokens = 1024;
+void for_each_group(std::span<const std::span<const int32_t>> seqs, int64_t hidden, float* out,
+                    const std::function<void(std::span<const std::span<const int32_t>>, float*)>& fn);
 // positions: 0, 1, 2, ... per sequence; or, with `padding_positions` (RoBERTa, XLM-R, MPNet), HF's
 // create_position_ids_from_input_ids: pad + cumsum(id != pad) for non-pad tokens, pad for pad tokens.
 void fill_positions(PackedBatch* b, bool padding_positions, int32_t pad_token_id);

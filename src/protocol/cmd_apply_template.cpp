@@ -19,7 +19,7 @@ core::Result<OJson> opt_value(const OJson& req, const char* key, bool (OJson::*i
 }
 
 core::Result<std::shared_ptr<tok::ChatTemplate>> model_template(CommandContext& ctx, const std::string& model) {
-  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel resolved, ctx.engine.resolve(model));
+  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel resolved, ctx.resolve_model(model));
   return ctx.engine.get_or_load<tok::ChatTemplate>(
       resolved.path, [&]() { return tok::ChatTemplate::load_for_model(resolved.path); }, "chat_template");
 }

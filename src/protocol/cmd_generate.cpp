@@ -1,10 +1,12 @@
 // `generate`: text (or token ids) in, sampled continuation out; streamed as token events when asked.
 #include <chrono>
+#include <optional>
 
 #include "protocol/commands.h"
 #include "runtime/decoder_loader.h"
 #include "runtime/engine.h"
 #include "runtime/generate.h"
+#include "tokenizer/stream_decoder.h"
 
 namespace nlm::protocol {
 namespace {
@@ -71,7 +73,7 @@ core::Result<runtime::GenerateOptions> parse_generate_options(const Json& req, c
 core::Result<std::shared_ptr<runtime::LoadedDecoder>> get_decoder(CommandContext& ctx, double* load_ms) {
   const auto t0 = std::chrono::steady_clock::now();
   NLM_ASSIGN_OR_RETURN(auto ref, opt_string(ctx.request, "model"));
-  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel rm, ctx.engine.resolve(ref.value_or("")));
+  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel rm, ctx.resolve_model(ref.value_or("")));
   auto d = ctx.engine.get_or_load<runtime::LoadedDecoder>(
       rm.path, [&] { return runtime::load_decoder(rm.path); }, "decoder");
   *load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -83,11 +85,13 @@ core::Result<Json> run_generation(CommandContext& ctx, const runtime::LoadedDeco
                                   const std::vector<int32_t>& prompt, runtime::GenerateOptions options,
                                   double load_ms) {
   NLM_ASSIGN_OR_RETURN(auto stream, opt_bool(ctx.request, "stream"));
-  runtime::TextStream text(d.tokenizer, prompt);
   runtime::GenerateHooks hooks;
+  std::optional<tok::StreamDecoder> text;
   if (d.tokenizer) {
-    hooks.detokenize = [&](int32_t t) { return text.next(t); };
-    hooks.detokenize_flush = [&] { return text.flush(); };
+    text.emplace(d.tokenizer, /*skip_special_tokens=*/true);
+    NLM_RETURN_IF_ERROR(text->prime(prompt));  // the reply continues the prompt
+    hooks.detokenize = [&](int32_t t) { return text->step(t).value_or(std::string()); };
+    hooks.detokenize_flush = [&] { return text->flush().value_or(std::string()); };
   }
   hooks.cancelled = [&] { return ctx.cancel.requested(); };
   if (stream.value_or(false)) {

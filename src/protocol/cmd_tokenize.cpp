@@ -9,7 +9,7 @@ namespace {
 
 core::Result<std::shared_ptr<tok::Tokenizer>> tokenizer_for(CommandContext& ctx) {
   NLM_ASSIGN_OR_RETURN(std::optional<std::string> model, opt_string(ctx.request, "model"));
-  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel resolved, ctx.engine.resolve(model.value_or("")));
+  NLM_ASSIGN_OR_RETURN(runtime::ResolvedModel resolved, ctx.resolve_model(model.value_or("")));
   const std::string path = resolved.path;
   return ctx.engine.get_or_load<tok::Tokenizer>(
       path, [&path]() { return tok::load_tokenizer(path); }, "tokenizer");

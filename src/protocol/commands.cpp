@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "runtime/engine.h"
+
 namespace nlm::protocol {
 
 // Handlers, one file each (cmd_*.cpp).
@@ -42,6 +44,10 @@ constexpr std::array kCommands = {
 }  // namespace
 
 std::span<const CommandSpec> command_table() { return kCommands; }
+
+core::Result<runtime::ResolvedModel> CommandContext::resolve_model(const std::string& ref) {
+  return engine.resolve(ref, [this](const Json& event) { emit(event); });
+}
 
 const CommandSpec* find_command(std::string_view name) {
   for (const CommandSpec& c : kCommands) {

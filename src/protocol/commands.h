@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 namespace nlm::runtime {
 class Engine;
+struct ResolvedModel;
 }
 
 namespace nlm::protocol {
@@ -56,6 +58,9 @@ struct CommandContext {
     auto j = nlohmann::ordered_json::parse(raw_line, nullptr, /*allow_exceptions=*/false);
     return j.is_discarded() ? nlohmann::ordered_json::parse(request.dump()) : j;
   }
+  // Resolves a model reference; a Hub model pulled on first use (serve --allow-download) streams the
+  // pull's progress events as this request's event lines.
+  core::Result<runtime::ResolvedModel> resolve_model(const std::string& ref);
 };
 
 // A handler returns the body of its final line ("success":true and the id are added), or an error.

@@ -30,22 +30,6 @@ struct LoadedDecoder {
   core::Result<std::vector<int32_t>> encode_prompt(const std::string& text) const;
 };
 
-// Incremental detokenization for streaming: the text each new token adds, decoding a short window
-// (which starts inside the prompt, so a leading space the decoder strips at the start of a text is
-// kept) and holding text back while it ends in an incomplete UTF-8 sequence.
-class TextStream {
- public:
-  TextStream(std::shared_ptr<const tok::Tokenizer> tokenizer, std::span<const int32_t> prompt);
-  std::string next(int32_t token);
-  std::string flush();  // what is still held back, at the end
-
- private:
-  std::string decode(size_t from, size_t to) const;
-  std::shared_ptr<const tok::Tokenizer> tk_;
-  std::vector<int32_t> ids_;
-  size_t prefix_ = 0, read_ = 0;
-};
-
 // `path`: a folder with config.json, a .gguf file, or a folder holding exactly one .gguf.
 core::Result<std::shared_ptr<LoadedDecoder>> load_decoder(const std::string& path);
 

@@ -4,9 +4,14 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
+#include <utility>
 
+#include <utf8proc.h>
+
+#include "formats/gguf_names.h"
 #include "kernels/kernels.h"
 #include "models/registry.h"
+#include "tokenizer/unicode.h"
 
 namespace nlm::runtime {
 namespace {
@@ -63,13 +68,14 @@ core::Status prepare_texts(const Embedder& e, const std::vector<std::string>& te
                            "); send \"tokens\" instead of text");
   }
   NLM_ASSIGN_OR_RETURN(std::string prompt, resolve_prompt(e, o));
+  if (e.st.do_lower_case) prompt = lower_like_python(prompt);  // sentence-transformers lowercases prompt + text
   if (!prompt.empty() && !e.st.include_prompt) {
     NLM_ASSIGN_OR_RETURN(auto pids, e.tokenizer->encode(prompt, true));
     p->skip = static_cast<int64_t>(pids.size());
     if (!pids.empty() && e.tokenizer->is_special(pids.back())) --p->skip;
   }
   for (size_t i = 0; i < texts.size(); ++i) {
-    const std::string text = prompt + texts[i];
+    const std::string text = prompt + (e.st.do_lower_case ? lower_like_python(texts[i]) : texts[i]);
     NLM_ASSIGN_OR_RETURN(auto ids, e.tokenizer->encode(text, true));
     bool cut = false;
     if (static_cast<int64_t>(ids.size()) > e.max_tokens) {
@@ -110,6 +116,107 @@ core::Status prepare_tokens(const Embedder& e, const std::vector<std::vector<int
   return core::Status::ok();
 }
 
+// A folder without config.json holding exactly one .gguf (a pulled GGUF-only repository).
+std::optional<std::string> single_gguf_in(const std::string& dir) {
+  std::optional<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".gguf") continue;
+    if (found) return std::nullopt;
+    found = entry.path().string();
+  }
+  return found;
+}
+
+// llama.cpp's pooling enum (bert.pooling_type): absent means the source folder had no Pooling module,
+// where sentence-transformers mean-pools.
+core::Result<EmbedPooling> gguf_pooling(const formats::GgufFile& f) {
+  const std::string key = f.architecture() + ".pooling_type";
+  const auto v = f.get_int(key);
+  if (!v) return EmbedPooling::kMean;
+  switch (*v) {
+    case 0: return EmbedPooling::kNone;
+    case 1: return EmbedPooling::kMean;
+    case 2: return EmbedPooling::kCls;
+    case 3: return EmbedPooling::kLast;
+    default:
+      return core::error(ErrorCode::kUnsupported, "[embed] " + f.path() + ": " + key + " " + std::to_string(*v) +
+                                                      " is not supported (0 none, 1 mean, 2 cls, 3 last are)");
+  }
+}
+
+// A GGUF encoder: the config rebuilt from its metadata, tensors under their HF names, its own vocabulary.
+// Positions count from 0: llama.cpp's converter drops the pad_token_id + 1 unused rows of RoBERTa-style
+// position tables, so every GGUF encoder runs with plain positions.
+core::Result<std::shared_ptr<Embedder>> load_gguf_embedder(const std::string& file) {
+  NLM_ASSIGN_OR_RETURN(auto gguf, formats::GgufFile::open(file));
+  auto config = formats::ModelConfig::from_json(formats::gguf_encoder_config(*gguf), file);
+  const models::EncoderArch* arch = models::find_encoder_arch(config);
+  if (arch == nullptr) {
+    return core::error(ErrorCode::kUnsupported, "[embed] " + file + ": GGUF architecture '" + gguf->architecture() +
+                                                    "' is not a supported encoder (bert is)");
+  }
+  auto e = std::make_shared<Embedder>();
+  e->path = file;
+  e->format = "gguf";
+  NLM_ASSIGN_OR_RETURN(e->pooling, gguf_pooling(*gguf));
+  e->normalize = true;  // llama.cpp's embedding output (--embd-normalize 2, the default)
+  models::EncoderSource src{std::move(config), std::make_shared<formats::GgufHfView>(gguf), false};
+  NLM_ASSIGN_OR_RETURN(e->model, arch->load(src));
+  auto tk = tok::load_gguf_tokenizer(file);
+  if (tk.is_ok()) {
+    e->tokenizer = std::move(tk).value();
+  } else {
+    e->tokenizer_status = tk.status();
+  }
+  e->max_tokens = e->model->info().max_tokens;
+  return e;
+}
+
+// Python's "cased" (Lowercase, Uppercase or Lt): letters with a case, characters with a case mapping
+// (Ⓐ, Ⅰ), and the Other_Lowercase / Other_Uppercase characters that have none (ª, º, modifier letters,
+// squared Latin letters).
+bool is_cased(char32_t c) {
+  static constexpr std::pair<char32_t, char32_t> kOtherCased[] = {
+      {0xAA, 0xAA},       {0xBA, 0xBA},       {0x2B0, 0x2B8},     {0x2C0, 0x2C1},     {0x2E0, 0x2E4},
+      {0x345, 0x345},     {0x37A, 0x37A},     {0x10FC, 0x10FC},   {0x1D2C, 0x1D6A},   {0x1D78, 0x1D78},
+      {0x1D9B, 0x1DBF},   {0x2071, 0x2071},   {0x207F, 0x207F},   {0x2090, 0x209C},   {0x2C7C, 0x2C7D},
+      {0xA69C, 0xA69D},   {0xA770, 0xA770},   {0xA7F2, 0xA7F4},   {0xA7F8, 0xA7F9},   {0xAB5C, 0xAB5F},
+      {0xAB69, 0xAB69},   {0x10780, 0x10780}, {0x10783, 0x10785}, {0x10787, 0x107B0}, {0x107B2, 0x107BA},
+      {0x1E030, 0x1E06D}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
+  };
+  const auto u = static_cast<utf8proc_int32_t>(c);
+  const auto cat = utf8proc_category(u);
+  if (cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL || cat == UTF8PROC_CATEGORY_LT) return true;
+  if (utf8proc_tolower(u) != u || utf8proc_toupper(u) != u) return true;
+  for (const auto& [lo, hi] : kOtherCased) {
+    if (c >= lo && c <= hi) return true;
+  }
+  return false;
+}
+
+// Python's "case-ignorable": Mn, Me, Cf, Lm, Sk, and Word_Break MidLetter / MidNumLet / Single_Quote.
+bool is_case_ignorable(char32_t c) {
+  static constexpr char32_t kWordBreakMid[] = {0x27,   0x2E,   0x3A,   0xB7,   0x387,  0x55F,  0x5F4,  0x2018, 0x2019,
+                                               0x2024, 0x2027, 0xFE13, 0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A};
+  const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));
+  if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CF ||
+      cat == UTF8PROC_CATEGORY_LM || cat == UTF8PROC_CATEGORY_SK) {
+    return true;
+  }
+  return std::find(std::begin(kWordBreakMid), std::end(kWordBreakMid), c) != std::end(kWordBreakMid);
+}
+
+// Σ at `i` is final when a cased character precedes it and none follows (case-ignorables skipped).
+bool is_final_sigma(const std::u32string& s, size_t i) {
+  size_t j = i;
+  while (j > 0 && is_case_ignorable(s[j - 1])) --j;
+  if (j == 0 || !is_cased(s[j - 1])) return false;
+  size_t k = i + 1;
+  while (k < s.size() && is_case_ignorable(s[k])) ++k;
+  return k == s.size() || !is_cased(s[k]);
+}
+
 void finish_vector(float* v, int64_t rows, int64_t dim, int64_t keep, bool normalize, std::vector<float>* out) {
   out->resize(static_cast<size_t>(rows * keep));
   for (int64_t r = 0; r < rows; ++r) std::copy_n(v + r * dim, keep, out->data() + r * keep);
@@ -135,14 +242,38 @@ void pool_sequence(const float* x, int64_t n, int64_t dim, EmbedPooling mode, in
   }
 }
 
+std::string lower_like_python(std::string_view text) {
+  std::u32string s;
+  for (size_t i = 0; i < text.size();) s.push_back(tok::next_cp(text, i));
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char32_t c = s[i];
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+    } else if (c == 0x130) {  // the one unconditional multi-character lowercase mapping
+      out += "i\xCC\x87";
+    } else if (c == 0x3A3) {
+      tok::append_utf8(out, is_final_sigma(s, i) ? 0x3C2 : 0x3C3);
+    } else {
+      tok::append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+    }
+  }
+  return out;
+}
+
 core::Result<std::shared_ptr<Embedder>> load_embedder(const std::string& path) {
   std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return load_gguf_embedder(path);
   if (!fs::is_directory(path, ec)) {
-    return core::error(ErrorCode::kUnsupported,
-                       "[embed] " + path + ": embeddings need a Hugging Face model folder (config.json + safetensors)");
+    return core::error(ErrorCode::kModelNotFound, "[embed] " + path + " is neither a model folder nor a file");
+  }
+  if (!fs::exists(fs::path(path) / "config.json", ec) && !fs::exists(fs::path(path) / "modules.json", ec)) {
+    if (auto gguf = single_gguf_in(path)) return load_gguf_embedder(*gguf);
   }
   auto e = std::make_shared<Embedder>();
   e->path = path;
+  e->format = "safetensors";
   NLM_ASSIGN_OR_RETURN(e->st, formats::load_sentence_transformers(path));
   const std::string model_dir = (fs::path(path) / e->st.transformer_path).string();
   NLM_ASSIGN_OR_RETURN(e->model, models::load_encoder(model_dir));
@@ -158,6 +289,8 @@ core::Result<std::shared_ptr<Embedder>> load_embedder(const std::string& path) {
   if (!e->tokenizer && e->tokenizer_status.is_ok()) {
     e->tokenizer_status = core::error(ErrorCode::kModelLoadFailed, "no tokenizer.json in the folder");
   }
+  e->pooling = from_st(e->st.pooling);
+  e->normalize = e->st.normalize;
   e->max_tokens = e->model->info().max_tokens;
   if (e->st.max_seq_length) e->max_tokens = std::min(e->max_tokens, *e->st.max_seq_length);
   return e;
@@ -174,9 +307,9 @@ core::Result<EmbedOutput> embed_texts(const Embedder& e, const std::vector<std::
   }
   const int64_t dim = e.model->info().hidden_size;
   EmbedOutput out;
-  out.pooling = o.pooling.value_or(from_st(e.st.pooling));
+  out.pooling = o.pooling.value_or(e.pooling);
   const bool per_token = out.pooling == EmbedPooling::kNone;
-  out.normalized = o.normalize.value_or(per_token ? false : e.st.normalize);
+  out.normalized = o.normalize.value_or(per_token ? false : e.normalize);
   if (o.dimensions < 0 || o.dimensions > dim) {
     return core::error(ErrorCode::kInvalidRequest, "[embed] 'dimensions' must be between 1 and " + std::to_string(dim));
   }

@@ -1,12 +1,13 @@
 #pragma once
 // The embedding pipeline: text -> tokens (prompt prefix, truncation reported) -> one batched encoder
 // call -> pooling -> Matryoshka truncation -> L2 normalization, with sentence-transformers semantics read
-// from the model folder (formats/sentence_transformers.h).
+// from the model folder (formats/sentence_transformers.h), or from a GGUF file's metadata.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -16,20 +17,30 @@
 
 namespace nlm::runtime {
 
-// A model folder loaded for embeddings (cached by the Engine under kind "encoder").
+enum class EmbedPooling { kMean, kCls, kMax, kMeanSqrtLen, kLast, kNone };
+
+// A model loaded for embeddings (cached by the Engine under kind "encoder").
 struct Embedder {
   std::string path;
+  std::string format;  // "safetensors" or "gguf"
   std::shared_ptr<models::EncoderModel> model;
   std::shared_ptr<tok::Tokenizer> tokenizer;  // null when the folder has none (token input still works)
   core::Status tokenizer_status;              // why there is none
-  formats::SentenceTransformersConfig st;
+  formats::SentenceTransformersConfig st;     // defaults for a GGUF file
+  EmbedPooling pooling = EmbedPooling::kMean;  // the model's default
+  bool normalize = false;                      // the model's default (for pooled vectors)
   int64_t max_tokens = 0;  // min(max_seq_length, the model's position limit)
 };
 
-// config.json + model.safetensors (or shards); tokenizer.json when present; sentence-transformers files.
+// `path`: a Hugging Face folder (config.json + model.safetensors or shards; tokenizer.json when present;
+// sentence-transformers files), a GGUF file (general.architecture "bert": llama.cpp's conversion, its own
+// WordPiece vocabulary; pooling from bert.pooling_type — absent: mean, 0: none, 1: mean, 2: cls, 3: last —
+// and normalized like llama.cpp's embeddings), or a folder holding one .gguf and no config.json.
 core::Result<std::shared_ptr<Embedder>> load_embedder(const std::string& path);
 
-enum class EmbedPooling { kMean, kCls, kMax, kMeanSqrtLen, kLast, kNone };
+// Python's str.lower() over UTF-8 (what sentence-transformers applies with do_lower_case): the full
+// lowercase mapping (U+0130 -> i + U+0307) and the Final_Sigma context (Σ at a word's end -> ς).
+std::string lower_like_python(std::string_view text);
 
 struct EmbedOptions {
   std::optional<EmbedPooling> pooling;  // default: the model's

@@ -159,7 +159,8 @@ std::string base64_encode(const void* data, size_t n) {
   return out;
 }
 
-core::Result<Json> embed_request(Engine& engine, const Json& request, const CancelFn& cancelled) {
+core::Result<Json> embed_request(Engine& engine, const Json& request, const CancelFn& cancelled,
+                                 const ProgressFn& progress) {
   std::string model_ref;
   if (auto it = request.find("model"); it != request.end() && !it->is_null()) {
     if (!it->is_string()) return invalid("'model' must be a string");
@@ -168,7 +169,7 @@ core::Result<Json> embed_request(Engine& engine, const Json& request, const Canc
   NLM_ASSIGN_OR_RETURN(Inputs in, parse_inputs(request));
   bool base64 = false;
   NLM_ASSIGN_OR_RETURN(EmbedOptions options, parse_options(request, &base64));
-  NLM_ASSIGN_OR_RETURN(ResolvedModel resolved, engine.resolve(model_ref));
+  NLM_ASSIGN_OR_RETURN(ResolvedModel resolved, engine.resolve(model_ref, progress));
   NLM_ASSIGN_OR_RETURN(auto embedder, engine.get_or_load<Embedder>(
                                           resolved.path, [&] { return load_embedder(resolved.path); }, "encoder"));
   NLM_ASSIGN_OR_RETURN(EmbedOutput out, embed_texts(*embedder, in.pretokenized ? nullptr : &in.texts,

@@ -39,6 +39,16 @@ core::Result<std::string> StreamDecoder::step(int32_t id) {
   return piece;
 }
 
+core::Status StreamDecoder::prime(std::span<const int32_t> context) {
+  reset();
+  if (context.empty()) return core::Status::ok();
+  // The state step() leaves after emitting the context: the window holds its last id.
+  ids_.assign(context.end() - 1, context.end());
+  NLM_ASSIGN_OR_RETURN(prefix_, tk_->decode(ids_, skip_special_));
+  prefix_index_ = 1;
+  return core::Status::ok();
+}
+
 core::Result<std::string> StreamDecoder::flush() {
   NLM_ASSIGN_OR_RETURN(std::string text, tk_->decode(ids_, skip_special_));
   std::string rest = text.size() > prefix_.size() ? text.substr(prefix_.size()) : std::string();

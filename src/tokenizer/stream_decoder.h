@@ -8,6 +8,7 @@
 //   for (int32_t id : generated) { NLM_ASSIGN_OR_RETURN(std::string piece, sd.step(id)); emit(piece); }
 //   NLM_ASSIGN_OR_RETURN(std::string rest, sd.flush());
 #include <memory>
+#include <span>
 #include <string>
 
 #include "tokenizer/tokenizer.h"
@@ -20,6 +21,9 @@ class StreamDecoder {
 
   // The new text that `id` completes ("" while a character or word is still incomplete).
   core::Result<std::string> step(int32_t id);
+  // Continues after `context` (e.g. a prompt's ids) without emitting it: the first id then decodes as a
+  // continuation, so a word-initial space it carries is kept, as it is mid-text.
+  core::Status prime(std::span<const int32_t> context);
   // Whatever is still held back (an incomplete character at the end comes out as U+FFFD).
   core::Result<std::string> flush();
   void reset();

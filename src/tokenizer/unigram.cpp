@@ -67,32 +67,34 @@ void UnigramModel::tokenize(std::string_view word, Ids& out) const {
     }
     i += char_len;
   }
-  // Back-track, then emit (merging runs of unknowns into one <unk>).
+  // Back-track, then emit. As the tokenizers library does (fuse_unk), a run of unknowns — characters
+  // no piece covers, and matches of the unk piece itself — is one token: the piece its text spells if
+  // there is one (so a lone "<unk>" in the text stays <unk>), else its bytes with byte_fallback, else <unk>.
   std::vector<std::pair<size_t, int32_t>> path;  // (start, id)
   for (size_t pos = n; pos > 0; pos = best[pos].from) path.emplace_back(best[pos].from, best[pos].id);
   std::reverse(path.begin(), path.end());
+  const auto is_unk = [&](int32_t id) { return id < 0 || (unk_id_ && id == *unk_id_); };
   Ids ids;
-  bool prev_unk = false;
-  for (size_t k = 0; k < path.size(); ++k) {
-    const int32_t id = path[k].second;
-    const bool unk = id < 0 || (unk_id_ && id == *unk_id_);
-    if (unk && byte_fallback_) {
-      const size_t end = k + 1 < path.size() ? path[k + 1].first : n;
-      bool all = true;
-      for (size_t b = path[k].first; b < end; ++b) all = all && byte_ids_[static_cast<unsigned char>(word[b])] >= 0;
-      if (all) {
-        for (size_t b = path[k].first; b < end; ++b) ids.push_back(byte_ids_[static_cast<unsigned char>(word[b])]);
-        prev_unk = false;
-        continue;
-      }
-    }
-    if (unk) {
-      if (!prev_unk && unk_id_) ids.push_back(*unk_id_);
-      prev_unk = true;
+  for (size_t k = 0; k < path.size();) {
+    if (!is_unk(path[k].second)) {
+      ids.push_back(path[k++].second);
       continue;
     }
-    ids.push_back(id);
-    prev_unk = false;
+    size_t e = k + 1;
+    while (e < path.size() && is_unk(path[e].second)) ++e;
+    const std::string_view run = word.substr(path[k].first, (e < path.size() ? path[e].first : n) - path[k].first);
+    k = e;
+    if (const auto id = vocab_.find(run)) {
+      ids.push_back(*id);
+      continue;
+    }
+    bool all_bytes = byte_fallback_;
+    for (size_t b = 0; all_bytes && b < run.size(); ++b) all_bytes = byte_ids_[static_cast<unsigned char>(run[b])] >= 0;
+    if (all_bytes) {
+      for (unsigned char c : run) ids.push_back(byte_ids_[c]);
+    } else if (unk_id_) {
+      ids.push_back(*unk_id_);
+    }
   }
   cache_.put(word, ids);
   out.insert(out.end(), ids.begin(), ids.end());

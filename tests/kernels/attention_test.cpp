@@ -114,15 +114,19 @@ TEST(Attention, SlidingWindowSoftcapScale) {
 }
 
 TEST(Attention, FullyMaskedQueryGetsZeros) {
-  AttentionParams p = make(2, 3, 1, 1, 4);
-  std::vector<uint8_t> mask = {0, 0, 0};
-  p.key_mask = mask.data();
-  float q[8] = {1, 2, 3, 4, 5, 6, 7, 8}, k[12] = {}, v[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, o[8];
-  for_each_isa([&](Isa) {
-    std::fill(o, o + 8, 5.f);
-    attention(q, k, v, o, p);
-    for (float x : o) ASSERT_EQ(x, 0.f);
-  });
+  // 2 queries take the row path, 6 the block (GEMM) path.
+  for (int64_t tq : {2, 6}) {
+    AttentionParams p = make(tq, 3, 1, 1, 4);
+    std::vector<uint8_t> mask = {0, 0, 0};
+    p.key_mask = mask.data();
+    std::vector<float> q(static_cast<size_t>(tq * 4), 1.5f), o(static_cast<size_t>(tq * 4));
+    float k[12] = {}, v[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    for_each_isa([&](Isa) {
+      std::fill(o.begin(), o.end(), 5.f);
+      attention(q.data(), k, v, o.data(), p);
+      for (float x : o) ASSERT_EQ(x, 0.f);
+    });
+  }
 }
 
 }  // namespace

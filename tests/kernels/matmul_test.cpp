@@ -49,10 +49,18 @@ Weights make_weights(DType t, int64_t N, int64_t K, Rng& rng) {
 
 bool is_int(DType t) { return t != DType::kF32 && t != DType::kF16 && t != DType::kBF16; }
 
-void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint64_t seed) {
-  SCOPED_TRACE(::testing::Message() << core::dtype_info(t).name << " M=" << M << " N=" << N << " K=" << K);
+// packed: the weight view carries its GEMM panels (pack_gemm_panels, made once under whichever ISA is
+// active: the layout is the same on every ISA).
+void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint64_t seed, bool packed = false) {
+  SCOPED_TRACE(::testing::Message() << core::dtype_info(t).name << " M=" << M << " N=" << N << " K=" << K
+                                    << " packed=" << packed);
   Rng rng(seed);
   Weights w = make_weights(t, N, K, rng);
+  core::AlignedBuffer<float> panels;
+  if (packed) {
+    panels = pack_gemm_panels(w.view);
+    w.view.gemm_panels = panels.data();
+  }
   const int64_t ldx = K + 3, ldy = N + 5;  // strided rows too
   Floats x(M * ldx), bias(N);
   x.set(rng.normals(M * ldx));
@@ -121,6 +129,24 @@ TEST(Matmul, GemmEdgeSizesEveryDtype) {
   for (DType t : kAll) {
     const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
     for (int64_t M : {2, 5, 15, 16, 17, 67}) check_matmul(t, M, 37, be * 2, M % 2 == 0, seed++);
+  }
+}
+
+TEST(Matmul, GemmWithPackedPanelsEveryDtype) {
+  uint64_t seed = 150;
+  for (DType t : kAll) {
+    const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
+    const int64_t K = (300 + be - 1) / be * be;  // more than one k-block of the packed A
+    for (int64_t M : {16, 48, 67}) check_matmul(t, M, 37, K, M == 48, seed++, /*packed=*/true);
+  }
+}
+
+// Full 6-row panels of A packed by different tasks, over several k-blocks: no panel may write into a
+// neighbour's rows (M = 48: 8 full panels; K = 300: two k-blocks).
+TEST(Matmul, GemmFullPanelsOverSeveralTasksAndKBlocks) {
+  for (int64_t M : {48, 96, 102}) {
+    check_matmul(DType::kF32, M, 40, 300, false, 170 + M);
+    check_matmul(DType::kF32, M, 40, 600, true, 171 + M, /*packed=*/true);
   }
 }
 

@@ -50,21 +50,70 @@ CD
     {R"J({{ "héllo"[1:3] }}{{ "héllo"|length }}{{ [1,2,3,4][::-1] }}{{ [1,2,3][-1] }}{{ "abc"|reverse }})J", R"J({})J", false, R"J(él5[4, 3, 2, 1]3cba)J"},
 };
 
-TEST(JinjaEngine, MatchesPythonJinja2) {
-  for (const Case& c : kCases) {
-    SCOPED_TRACE(c.source);
-    auto t = Template::parse(c.source);
-    ASSERT_TRUE(t.is_ok()) << t.status().message();
-    auto r = t->render(nlohmann::ordered_json::parse(c.context));
-    if (c.error) {
-      ASSERT_FALSE(r.is_ok());
-      EXPECT_EQ(r.status().code(), core::ErrorCode::kTemplateError);
-      EXPECT_NE(r.status().message().find(c.expected), std::string::npos) << r.status().message();
-    } else {
-      ASSERT_TRUE(r.is_ok()) << r.status().message();
-      EXPECT_EQ(*r, c.expected);
-    }
+void check_case(const Case& c) {
+  SCOPED_TRACE(c.source);
+  auto t = Template::parse(c.source);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  auto r = t->render(nlohmann::ordered_json::parse(c.context));
+  if (c.error) {
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), core::ErrorCode::kTemplateError);
+    EXPECT_NE(r.status().message().find(c.expected), std::string::npos) << r.status().message();
+  } else {
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(*r, c.expected);
   }
+}
+
+TEST(JinjaEngine, MatchesPythonJinja2) {
+  for (const Case& c : kCases) check_case(c);
+}
+
+// {% for … recursive %}: loop(items) renders the body again one level deeper (loop.depth, depth0), in the
+// loop statement's scope; else, if-filters and break apply per level. Expected strings and, for errors,
+// Jinja2's exception (in the comment) from the same oracle run.
+constexpr const char* kTree =
+    R"J({"tree": [{"n": "a", "c": [{"n": "b", "c": []}, {"n": "c", "c": [{"n": "d"}]}]}, {"n": "e", "c": [{"n": "f", "keep": false}]}]})J";
+const Case kRecursiveCases[] = {
+    {R"J({% for x in tree recursive %}[{{ loop.depth }}{{ loop.depth0 }}{{ x.n }}{% if x.c %}({{ loop(x.c) }}){% endif %}]{% endfor %})J",
+     kTree, false, R"J([10a([21b][21c([32d])])][10e([21f])])J"},
+    {R"J({% for x in tree recursive %}{{ x.n }}{{ loop.index }}/{{ loop.length }}{{ 'F' if loop.first }}{{ 'L' if loop.last }}{{ loop.previtem.n if loop.previtem is defined else '-' }}{{ loop.nextitem.n if loop.nextitem is defined else '-' }}<{{ loop(x.c or []) }}>{% endfor %})J",
+     kTree, false, R"J(a1/2F-e<b1/2F-c<>c2/2Lb-<d1/1FL--<>>>e2/2La-<f1/1FL--<>>)J"},
+    {R"J({% for x in tree if x.keep is not defined or x.keep recursive %}{{ x.n }}{{ loop.length }}{% if x.c %}({{ loop(x.c) }}){% endif %}{% endfor %})J",
+     kTree, false, R"J(a2(b2c2(d1))e2())J"},
+    {R"J({% for x in tree recursive %}{{ x.n }}{{ loop(x.c or []) }}{% else %}_{% endfor %})J", kTree, false,
+     R"J(ab_cd_ef_)J"},
+    {R"J({% for x in tree recursive %}{% if x.c %}{% set v = x.n %}{% endif %}<{{ v }}{{ loop(x.c or []) }}>{% endfor %})J",
+     kTree, false, R"J(<a<><c<>>><e<>>)J"},
+    {R"J({% set v = 'T' %}{% for x in tree recursive %}{% set v = x.n %}{{ loop(x.c or []) }}{{ v }}{% endfor %}{{ v }})J",
+     kTree, false, R"J(bdcafeT)J"},
+    {R"J({% for x in tree recursive %}{% set outer = loop %}{% for y in [1, 2] %}{{ x.n }}{{ y }}{{ loop.depth }}{% if loop.last and x.c %}({{ outer(x.c) }}){% endif %}{% endfor %}{% endfor %})J",
+     kTree, false, R"J(a11a21(b11b21c11c21(d11d21))e11e21(f11f21))J"},
+    {R"J({% for x in tree recursive %}{% if x.n == 'c' %}{% break %}{% endif %}{{ x.n }}{% if x.c %}({{ loop(x.c) }}){% endif %}{% endfor %})J",
+     kTree, false, R"J(a(b)e(f))J"},
+    {R"J({% for x in tree recursive %}{{ x.n }}{% if x.c %}{{ loop(x.c)|length }}{{ (loop(x.c) ~ '!')|upper }}{% endif %}{% endfor %})J",
+     kTree, false, R"J(a5BC1D!!e1F!)J"},
+    {R"J({% for x in tree recursive %}{{ loop.cycle('o', 'e') }}{{ x.n }}{% if x.c %}[{{ loop(x.c) }}]{% endif %}{% endfor %})J",
+     kTree, false, R"J(oa[obec[od]]ee[of])J"},
+    {R"J({% for k, v in d|dictsort recursive %}{{ k }}={% if v is mapping %}{ {{- loop(v|dictsort) -}} }{% else %}{{ v }}{% endif %};{% endfor %})J",
+     R"J({"d": {"b": {"y": 1, "x": {"z": 2}}, "a": 0}})J", false, R"J(a=0;b={x={z=2;};y=1;};)J"},
+    {R"J({% macro show(items) %}{% for m in items recursive %}{{ m.role }}:{{ m.content if m.content is string else loop(m.content) }};{% endfor %}{% endmacro %}{{ show(messages) }})J",
+     R"J({"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": [{"role": "part", "content": "x"}, {"role": "part", "content": "y"}]}]})J",
+     false, R"J(user:hi;tool:part:x;part:y;;)J"},
+    // TypeError: The loop must have the 'recursive' marker to be called recursively.
+    {R"J({% for x in [1] %}{{ loop([2]) }}{% endfor %})J", "{}", true, R"J(The loop must have the 'recursive' marker)J"},
+    // TypeError: LoopContext.__call__() missing 1 required positional argument: 'iterable'
+    {R"J({% for x in [1] recursive %}{{ loop() }}{% endfor %})J", "{}", true, R"J(loop() takes exactly one argument)J"},
+    // TypeError: LoopContext.__call__() takes 2 positional arguments but 3 were given
+    {R"J({% for x in [1] recursive %}{{ loop([1], [2]) }}{% endfor %})J", "{}", true, R"J(loop() takes exactly one argument)J"},
+    // TypeError: 'int' object is not iterable
+    {R"J({% for x in [1] recursive %}{{ loop(5) }}{% endfor %})J", "{}", true, R"J('int' object is not iterable)J"},
+    // RecursionError: maximum recursion depth exceeded
+    {R"J({% for x in [1] recursive %}{{ loop([1]) }}{% endfor %})J", "{}", true, R"J(recursion depth)J"},
+};
+
+TEST(JinjaEngine, RecursiveLoopsMatchPythonJinja2) {
+  for (const Case& c : kRecursiveCases) check_case(c);
 }
 
 TEST(JinjaEngine, SyntaxErrorsNameLineAndColumn) {

@@ -226,6 +226,34 @@ TEST(StreamDecoder, SentencePieceSpacesAndSplitCharacters) {
   EXPECT_EQ(got[n - 3], "");
 }
 
+// A reply streamed after a prompt: the decoder is primed with the prompt's ids, so the reply's first
+// word keeps its space — the pieces are exactly what decoding prompt + reply adds to the prompt's text.
+TEST(StreamDecoder, PrimedWithPromptContinuesIt) {
+  const fs::path data = fs::path(testing::shared_dir()) / "data";
+  for (const fs::path& p : {data / "vocab-vectors/ggml-vocab-llama-spm.gguf", shared_tokenizer("Llama-3.2")}) {
+    auto tk = load_or_skip(p);
+    if (!tk) continue;
+    // The prompt is the first ids of the whole text, up to and including the one that ends "a".
+    const Ids all = *tk->encode("Once upon a time there was 🦙 a llama", true);
+    size_t cut = 1;
+    while (cut < all.size() && tk->decode(Ids(all.begin(), all.begin() + static_cast<long>(cut)), true).value() != "Once upon a") ++cut;
+    ASSERT_LT(cut, all.size()) << p;
+    const Ids prompt(all.begin(), all.begin() + static_cast<long>(cut)), reply(all.begin() + static_cast<long>(cut), all.end());
+    const std::string prompt_text = *tk->decode(prompt, true), all_text = *tk->decode(all, true);
+    ASSERT_EQ(all_text.compare(0, prompt_text.size(), prompt_text), 0) << p;
+    StreamDecoder sd(tk, /*skip_special_tokens=*/true);
+    ASSERT_TRUE(sd.prime(prompt).is_ok());
+    std::string streamed;
+    std::vector<std::string> pieces;
+    for (int32_t id : reply) pieces.push_back(*sd.step(id));
+    pieces.push_back(*sd.flush());
+    for (const auto& piece : pieces) streamed += piece;
+    EXPECT_EQ(streamed, all_text.substr(prompt_text.size())) << p;
+    EXPECT_EQ(streamed.substr(0, 5), " time") << p << ": the first word keeps its space";
+    EXPECT_EQ(pieces.front(), " time") << p;
+  }
+}
+
 TEST(Encode, TruncationKeepsSpecialTokens) {
   auto tk = load_or_skip(shared_tokenizer("all-MiniLM-L6-v2"));
   if (!tk) GTEST_SKIP();

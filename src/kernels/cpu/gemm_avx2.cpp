@@ -1,12 +1,13 @@
-// AVX2+FMA f32 GEMM: C[M,N] = A[M,K] · B[N,K]ᵀ with packed panels (A in 6-row panels [k][6], B in
-// 16-column panels [k][16]) and a 6×16 register-blocked micro-kernel (12 accumulators). Single-threaded:
-// linear.cpp splits C into tiles over the thread pool.
+// AVX2+FMA f32 GEMM: C[M,N] = A[M,K] · B[N,K]ᵀ on packed operands (layouts in isa.h: A in 6-row panels
+// [kc][6] per k-block, B in 16-column panels [K][16]) with a 6×16 register-blocked micro-kernel (12
+// accumulators). Single-threaded: linear.cpp packs A once per call and splits B's panels over the pool.
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "core/arena.h"
+#include "kernels/cpu/isa.h"
 
 namespace nlm::kernels::cpu::avx2 {
 namespace {
@@ -34,9 +35,10 @@ inline void transpose8(const __m256 r[8], __m256 c[8]) {
   c[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// Ap[kc][6] from A rows [m0, m0+mr) (rows past mr are zero). Full panels transpose 8 k at a time and
-// store 8 floats per k (the 2 extra are overwritten by the next k; the buffer has 2 floats of slack).
-void pack_a(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
+// One m-panel of A: rows [0, mr) of `a` (rows past mr are zero), k in [0, kc), as [kc][6]. Full
+// panels transpose 8 k at a time and store exactly 6 floats per k (4 + 2: panels are packed by
+// several threads at once, so nothing may spill into a neighbour; AMD's masked stores are slow).
+void pack_a_panel(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
   int64_t k = 0;
   if (mr == kMR) {
     for (; k + 8 <= kc; k += 8) {
@@ -44,7 +46,11 @@ void pack_a(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
       for (int i = 0; i < kMR; ++i) r[i] = _mm256_loadu_ps(a + i * lda + k);
       r[6] = r[7] = _mm256_setzero_ps();
       transpose8(r, c);
-      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(ap + (k + i) * kMR, c[i]);
+      for (int i = 0; i < 8; ++i) {
+        float* dst = ap + (k + i) * kMR;
+        _mm_storeu_ps(dst, _mm256_castps256_ps128(c[i]));
+        _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), _mm256_extractf128_ps(c[i], 1));
+      }
     }
   }
   for (; k < kc; ++k) {
@@ -52,11 +58,12 @@ void pack_a(const float* a, int64_t lda, int64_t mr, int64_t kc, float* ap) {
   }
 }
 
-// Bp[kc][16] from B rows [n0, n0+nr) (the output columns), transposing 8×8 blocks when full.
-void pack_b(const float* b, int64_t ldb, int64_t nr, int64_t kc, float* bp) {
+// One n-panel of B: rows [0, nr) of `b` (the output columns; rows past nr are zero) as [K][16],
+// transposing 8×8 blocks when full.
+void pack_b_panel(const float* b, int64_t ldb, int64_t nr, int64_t K, float* bp) {
   if (nr == kNR) {
     int64_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
+    for (; k + 8 <= K; k += 8) {
       for (int half = 0; half < 2; ++half) {
         __m256 r[8], c[8];
         for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(b + (half * 8 + i) * ldb + k);
@@ -64,12 +71,12 @@ void pack_b(const float* b, int64_t ldb, int64_t nr, int64_t kc, float* bp) {
         for (int i = 0; i < 8; ++i) _mm256_storeu_ps(bp + (k + i) * kNR + half * 8, c[i]);
       }
     }
-    for (; k < kc; ++k) {
+    for (; k < K; ++k) {
       for (int64_t j = 0; j < kNR; ++j) bp[k * kNR + j] = b[j * ldb + k];
     }
     return;
   }
-  for (int64_t k = 0; k < kc; ++k) {
+  for (int64_t k = 0; k < K; ++k) {
     for (int64_t j = 0; j < kNR; ++j) bp[k * kNR + j] = j < nr ? b[j * ldb + k] : 0.f;
   }
 }
@@ -77,16 +84,28 @@ void pack_b(const float* b, int64_t ldb, int64_t nr, int64_t kc, float* bp) {
 // C[6,16] (+)= Ap · Bp over kc; writes only the mr×nr corner.
 void micro(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr, int64_t nr,
            bool accumulate) {
-  __m256 acc[kMR][2];
-  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  // Named accumulators, not an array: GCC otherwise keeps the array in memory across the loop when the
+  // function is not inlined (a store and reload per FMA).
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
+    const float* a = ap + k * kMR;
     const __m256 b0 = _mm256_loadu_ps(bp + k * kNR), b1 = _mm256_loadu_ps(bp + k * kNR + 8);
-    for (int i = 0; i < kMR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(ap + k * kMR + i);
-      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-    }
+    __m256 x = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
   }
+  __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (mr == kMR && nr == kNR) {
     for (int i = 0; i < kMR; ++i) {
       float* ci = c + i * ldc;
@@ -109,42 +128,58 @@ void micro(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, 
   }
 }
 
-struct Scratch {
-  core::AlignedBuffer<float> ap, bp;
-};
-
 }  // namespace
 
-void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
-              int64_t N, int64_t K) {
-  thread_local Scratch s;
-  const int64_t n_panels = (N + kNR - 1) / kNR;
-  if (static_cast<int64_t>(s.bp.size()) < n_panels * kNR * kKC) s.bp.resize(n_panels * kNR * kKC);
-  if (static_cast<int64_t>(s.ap.size()) < kMC * kKC + 8) s.ap.resize(kMC * kKC + 8);
+static_assert(kMR == kPackMR && kNR == kPackNR && kKC == kPackKC, "packed layouts are shared with portable.cpp");
+
+void pack_a(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap) {
+  const int64_t Mp = (M + kMR - 1) / kMR * kMR;
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    for (int64_t q = q0; q < q1; ++q) {
+      pack_a_panel(a + q * kMR * lda + k0, lda, std::min<int64_t>(kMR, M - q * kMR), kc, ap + k0 * Mp + q * kMR * kc);
+    }
+  }
+}
+
+void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp) {
+  for (int64_t p = 0; p * kNR < N; ++p) {
+    pack_b_panel(b + p * kNR * ldb, ldb, std::min<int64_t>(kNR, N - p * kNR), K, bp + p * kNR * K);
+  }
+}
+
+void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc) {
+  const int64_t Mp = (M + kMR - 1) / kMR * kMR, m_panels = Mp / kMR, n_panels = (N + kNR - 1) / kNR;
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.f);
     return;
   }
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
-    for (int64_t p = 0; p < n_panels; ++p) {
-      pack_b(b + p * kNR * ldb + k0, ldb, std::min<int64_t>(kNR, N - p * kNR), kc, s.bp.data() + p * kNR * kc);
-    }
-    for (int64_t m0 = 0; m0 < M; m0 += kMC) {
-      const int64_t mc = std::min(kMC, M - m0);
-      const int64_t m_panels = (mc + kMR - 1) / kMR;
-      for (int64_t q = 0; q < m_panels; ++q) {
-        pack_a(a + (m0 + q * kMR) * lda + k0, lda, std::min<int64_t>(kMR, mc - q * kMR), kc,
-               s.ap.data() + q * kMR * kc);
-      }
+    const float* ab = ap + k0 * Mp;
+    // An m-chunk of A (kMC rows, ≤ 96 KiB) stays in L2 while each B panel slice (16 KiB) sits in L1.
+    for (int64_t q0 = 0; q0 < m_panels; q0 += kMC / kMR) {
+      const int64_t q1 = std::min(m_panels, q0 + kMC / kMR);
       for (int64_t p = 0; p < n_panels; ++p) {
-        for (int64_t q = 0; q < m_panels; ++q) {
-          micro(kc, s.ap.data() + q * kMR * kc, s.bp.data() + p * kNR * kc, c + (m0 + q * kMR) * ldc + p * kNR,
-                ldc, std::min<int64_t>(kMR, mc - q * kMR), std::min<int64_t>(kNR, N - p * kNR), k0 > 0);
+        const float* bk = bp + p * kNR * K + k0 * kNR;
+        for (int64_t q = q0; q < q1; ++q) {
+          micro(kc, ab + q * kMR * kc, bk, c + q * kMR * ldc + p * kNR, ldc, std::min<int64_t>(kMR, M - q * kMR),
+                std::min<int64_t>(kNR, N - p * kNR), k0 > 0);
         }
       }
     }
   }
+}
+
+void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
+              int64_t N, int64_t K) {
+  thread_local core::AlignedBuffer<float> abuf, bbuf;
+  const int64_t Mp = (M + kMR - 1) / kMR * kMR, Np = (N + kNR - 1) / kNR * kNR;
+  abuf.resize(static_cast<size_t>(Mp * K));
+  bbuf.resize(static_cast<size_t>(Np * K));
+  pack_a(a, lda, M, K, 0, Mp / kMR, abuf.data());
+  pack_b(b, ldb, N, K, bbuf.data());
+  gemm_packed(abuf.data(), M, K, bbuf.data(), N, c, ldc);
 }
 
 }  // namespace nlm::kernels::cpu::avx2

@@ -18,6 +18,15 @@ struct ActRows {
   int64_t K;
 };
 
+// Packed f32 GEMM operands, laid out the same on every ISA (so a weight packed once at load serves
+// whichever table runs):
+//  - B (a weight, N rows × K, row r = output column r): panels of kPackNR rows; panel p is [K][kPackNR]
+//    floats at p·kPackNR·K, rows past N zero.
+//  - A (activations, M × K): k-blocks of kPackKC; within the block at k0 (kc = min(kPackKC, K − k0)),
+//    m-panels of kPackMR rows, each [kc][kPackMR], at k0·Mp + q·kPackMR·kc (Mp = M rounded up to
+//    kPackMR; rows past M zero).
+inline constexpr int64_t kPackMR = 6, kPackNR = 16, kPackKC = 256;
+
 struct IsaKernels {
   Isa isa;
   // out[m·ldo + r] = Σ_k x[m·ldx + k] · w_r[k] for m < M and the `n_rows` consecutive weight rows
@@ -44,6 +53,12 @@ struct IsaKernels {
   void (*ln_apply)(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n);
   void (*unary)(int op, const float* x, float* y, int64_t n);  // op: kOp* below
   void (*binary)(int op, const float* a, const float* b, float* y, int64_t n);
+  // Packed GEMM (layouts above). pack_a writes m-panels [q0, q1) of every k-block; pack_b writes every
+  // panel of B's N rows; gemm_packed computes C[M, N] (ldc) from packed A and the panels of N columns
+  // starting at bp.
+  void (*pack_a)(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap);
+  void (*pack_b)(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
+  void (*gemm_packed)(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
 };
 
 enum UnaryOp { kOpGelu, kOpGeluTanh, kOpSilu };

@@ -15,6 +15,9 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
                float* out, int64_t ldo);  // quant_avx2.cpp
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
               int64_t N, int64_t K);  // gemm_avx2.cpp
+void pack_a(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap);
+void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
+void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
 
 namespace {
 
@@ -174,45 +177,89 @@ void binary(int op, const float* a, const float* b, float* y, int64_t n) {
   }
 }
 
-// 8 weights of row `w` (dtype t) at element k as f32.
-inline __m256 load_w(core::DType t, const char* w, int64_t k) {
-  if (t == core::DType::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + k);
-  if (t == core::DType::kF16) return load_f16(reinterpret_cast<const uint16_t*>(w) + k);
-  return load_bf16(reinterpret_cast<const uint16_t*>(w) + k);
+// 8 weights of row `w` (dtype T) at element k as f32.
+template <core::DType T>
+inline __m256 load_w(const char* w, int64_t k) {
+  if constexpr (T == core::DType::kF32) return _mm256_loadu_ps(reinterpret_cast<const float*>(w) + k);
+  else if constexpr (T == core::DType::kF16) return load_f16(reinterpret_cast<const uint16_t*>(w) + k);
+  else return load_bf16(reinterpret_cast<const uint16_t*>(w) + k);
 }
-inline float load_w1(core::DType t, const char* w, int64_t k);
+template <core::DType T>
+inline float load_w1(const char* w, int64_t k) {
+  if constexpr (T == core::DType::kF32) return reinterpret_cast<const float*>(w)[k];
+  const uint16_t h = reinterpret_cast<const uint16_t*>(w)[k];
+  if constexpr (T == core::DType::kF16) return _cvtsh_ss(h);
+  else return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(h) << 16)));
+}
 
-// Four weight rows against one activation row.
-void dot4(core::DType t, const float* x, const char* w, int64_t w_rb, int64_t K, float* out4, int n) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+// Four weight rows against one activation row, 16 columns per step with two accumulators per row (eight
+// independent FMA chains, 4 streams of weights in flight).
+template <core::DType T>
+void dot4_full(const float* x, const char* w, int64_t w_rb, int64_t K, float* out4, const char* pf) {
+  const char *w0 = w, *w1 = w + w_rb, *w2 = w + 2 * w_rb, *w3 = w + 3 * w_rb;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  constexpr int64_t kElemBytes = T == core::DType::kF32 ? 4 : 2;
   int64_t k = 0;
-  for (; k + 8 <= K; k += 8) {
-    const __m256 xv = _mm256_loadu_ps(x + k);
-    for (int r = 0; r < n; ++r) acc[r] = _mm256_fmadd_ps(xv, load_w(t, w + r * w_rb, k), acc[r]);
+  for (; k + 16 <= K; k += 16) {
+    if (pf && (k * kElemBytes) % 64 == 0) {  // the same 64-byte line of the 4 rows `pf` points at
+      for (int i = 0; i < 4; ++i) _mm_prefetch(pf + i * w_rb + k * kElemBytes, _MM_HINT_T0);
+    }
+    const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    a0 = _mm256_fmadd_ps(x0, load_w<T>(w0, k), a0), b0 = _mm256_fmadd_ps(x1, load_w<T>(w0, k + 8), b0);
+    a1 = _mm256_fmadd_ps(x0, load_w<T>(w1, k), a1), b1 = _mm256_fmadd_ps(x1, load_w<T>(w1, k + 8), b1);
+    a2 = _mm256_fmadd_ps(x0, load_w<T>(w2, k), a2), b2 = _mm256_fmadd_ps(x1, load_w<T>(w2, k + 8), b2);
+    a3 = _mm256_fmadd_ps(x0, load_w<T>(w3, k), a3), b3 = _mm256_fmadd_ps(x1, load_w<T>(w3, k + 8), b3);
   }
-  for (int r = 0; r < n; ++r) {
+  for (; k + 8 <= K; k += 8) {
+    const __m256 x0 = _mm256_loadu_ps(x + k);
+    a0 = _mm256_fmadd_ps(x0, load_w<T>(w0, k), a0);
+    a1 = _mm256_fmadd_ps(x0, load_w<T>(w1, k), a1);
+    a2 = _mm256_fmadd_ps(x0, load_w<T>(w2, k), a2);
+    a3 = _mm256_fmadd_ps(x0, load_w<T>(w3, k), a3);
+  }
+  const __m256 acc[4] = {_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1), _mm256_add_ps(a2, b2), _mm256_add_ps(a3, b3)};
+  for (int r = 0; r < 4; ++r) {
     float s = hsum(acc[r]);
-    for (int64_t kk = k; kk < K; ++kk) s += x[kk] * load_w1(t, w + r * w_rb, kk);
+    for (int64_t kk = k; kk < K; ++kk) s += x[kk] * load_w1<T>(w + r * w_rb, kk);
     out4[r] = s;
   }
 }
 
-inline float load_w1(core::DType t, const char* w, int64_t k) {
-  if (t == core::DType::kF32) return reinterpret_cast<const float*>(w)[k];
-  const uint16_t h = reinterpret_cast<const uint16_t*>(w)[k];
-  if (t == core::DType::kF16) return _cvtsh_ss(h);
-  return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(h) << 16)));
+// One weight row against one activation row.
+template <core::DType T>
+float dot1(const float* x, const char* w, int64_t K) {
+  __m256 a = _mm256_setzero_ps();
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), load_w<T>(w, k), a);
+  float s = hsum(a);
+  for (; k < K; ++k) s += x[k] * load_w1<T>(w, k);
+  return s;
+}
+
+template <core::DType T>
+void dot_rows(const float* x, int64_t ldx, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, int64_t K,
+              float* out, int64_t ldo) {
+  float o4[4];
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    // One activation row (GEMV) streams the weights from DRAM: prefetch the next 4 rows alongside.
+    const char* pf = M == 1 && r + 8 <= n_rows ? w + (r + 4) * w_rb : nullptr;
+    for (int64_t m = 0; m < M; ++m) {
+      dot4_full<T>(x + m * ldx, w + r * w_rb, w_rb, K, o4, pf);
+      for (int i = 0; i < 4; ++i) out[m * ldo + r + i] = o4[i];
+    }
+  }
+  for (; r < n_rows; ++r) {
+    for (int64_t m = 0; m < M; ++m) out[m * ldo + r] = dot1<T>(x + m * ldx, w + r * w_rb, K);
+  }
 }
 
 void dot_float(core::DType wt, const float* x, int64_t ldx, int64_t M, const char* w, int64_t w_rb,
                int64_t n_rows, int64_t K, float* out, int64_t ldo) {
-  float o4[4];
-  for (int64_t r = 0; r < n_rows; r += 4) {
-    const int n = static_cast<int>(std::min<int64_t>(4, n_rows - r));
-    for (int64_t m = 0; m < M; ++m) {
-      dot4(wt, x + m * ldx, w + r * w_rb, w_rb, K, o4, n);
-      for (int i = 0; i < n; ++i) out[m * ldo + r + i] = o4[i];
-    }
+  switch (wt) {
+    case core::DType::kF32: return dot_rows<core::DType::kF32>(x, ldx, M, w, w_rb, n_rows, K, out, ldo);
+    case core::DType::kF16: return dot_rows<core::DType::kF16>(x, ldx, M, w, w_rb, n_rows, K, out, ldo);
+    default: return dot_rows<core::DType::kBF16>(x, ldx, M, w, w_rb, n_rows, K, out, ldo);
   }
 }
 
@@ -251,7 +298,7 @@ const IsaKernels* avx2_kernels() {
       Isa::kAvx2,      avx2::dot_float,  avx2::dot_quant, avx2::quantize_act, avx2::gemm_f32,
       avx2::dot_f32,   avx2::axpy_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
       avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
-      avx2::binary,
+      avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed,
   };
   return &k;
 }

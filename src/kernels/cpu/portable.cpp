@@ -85,6 +85,48 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
   }
 }
 
+// Packed GEMM in plain C++ (layouts in isa.h).
+void pack_a(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap) {
+  const int64_t Mp = (M + kPackMR - 1) / kPackMR * kPackMR;
+  for (int64_t k0 = 0; k0 < K; k0 += kPackKC) {
+    const int64_t kc = std::min(kPackKC, K - k0);
+    for (int64_t q = q0; q < q1; ++q) {
+      float* dst = ap + k0 * Mp + q * kPackMR * kc;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t i = 0; i < kPackMR; ++i) {
+          const int64_t m = q * kPackMR + i;
+          dst[k * kPackMR + i] = m < M ? a[m * lda + k0 + k] : 0.f;
+        }
+    }
+  }
+}
+
+void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp) {
+  for (int64_t p = 0; p * kPackNR < N; ++p)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < kPackNR; ++j) {
+        const int64_t n = p * kPackNR + j;
+        bp[(p * K + k) * kPackNR + j] = n < N ? b[n * ldb + k] : 0.f;
+      }
+}
+
+void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc) {
+  const int64_t Mp = (M + kPackMR - 1) / kPackMR * kPackMR;
+  for (int64_t m = 0; m < M; ++m) std::fill(c + m * ldc, c + m * ldc + N, 0.f);
+  for (int64_t k0 = 0; k0 < K; k0 += kPackKC) {
+    const int64_t kc = std::min(kPackKC, K - k0);
+    for (int64_t m = 0; m < M; ++m) {
+      const float* a = ap + k0 * Mp + (m / kPackMR) * kPackMR * kc + m % kPackMR;
+      for (int64_t n = 0; n < N; ++n) {
+        const float* b = bp + ((n / kPackNR) * K + k0) * kPackNR + n % kPackNR;
+        float acc = 0.f;
+        for (int64_t k = 0; k < kc; ++k) acc += a[k * kPackMR] * b[k * kPackNR];
+        c[m * ldc + n] += acc;
+      }
+    }
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc = 0.f;
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
@@ -155,6 +197,7 @@ const IsaKernels& portable_kernels() {
   static const IsaKernels k = {
       Isa::kPortable, dot_float, dot_quant, quant::quantize_act_ref, gemm_f32, dot_f32, axpy_f32, scale_f32,
       sum_sq,         sum,       max,       exp_sub_sum,             rms_apply, ln_apply, unary, binary,
+      pack_a,         pack_b,    gemm_packed,
   };
   return k;
 }

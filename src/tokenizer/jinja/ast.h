@@ -50,7 +50,7 @@ struct Stmt {
     kText,         // text
     kOutput,       // {{ expr }}
     kIf,           // branches (cond null = else)
-    kFor,          // for target in expr [if cond] body [else else_body]
+    kFor,          // for target in expr [if cond] [recursive] body [else else_body]
     kSet,          // set target = expr
     kSetBlock,     // set target [| filter] body endset (filter in expr, input null)
     kMacro,        // macro name(params = defaults) body
@@ -73,6 +73,7 @@ struct Stmt {
   std::string name;
   std::vector<std::string> params;
   std::vector<ExprPtr> defaults;  // aligned with params; null = required
+  bool recursive = false;         // kFor: `loop(items)` renders the body again for items, one level deeper
 };
 
 }  // namespace nlm::tok::jinja

@@ -8,6 +8,10 @@ namespace {
 using EK = Expr::Kind;
 using SK = Stmt::Kind;
 
+// The entry of a for loop's `loop` object that makes it callable (a dunder name: transformers' sandboxed
+// Jinja2 refuses such attributes, so real templates never read it).
+constexpr const char* kLoopCall = "__call__";
+
 int64_t norm_index(int64_t i, size_t n) { return i < 0 ? i + static_cast<int64_t>(n) : i; }
 
 // Python slice semantics over n elements: the selected indices.
@@ -108,13 +112,65 @@ Interp::Flow Interp::exec_if(const Stmt& s, std::string& out) {
   return Flow::kNormal;
 }
 
-Interp::Flow Interp::exec_for(const Stmt& s, std::string& out) {
-  const Value seq = eval(*s.expr);
+Interp::Flow Interp::exec_for(const Stmt& s, std::string& out) { return run_loop(s, eval(*s.expr), frame_, 0, out); }
+
+// What `loop(items)` calls: the body of the recursive loop `s` over items, one level deeper, in the scope
+// the loop statement ran in (not the calling iteration's); rendered to a string.
+Value Interp::recurse_loop(const Stmt& s, const std::weak_ptr<Frame>& scope, int depth0, CallArgs& args) {
+  if (args.pos.size() != 1 || !args.kw.empty()) {
+    fail("loop() takes exactly one argument (an iterable), " + std::to_string(args.pos.size() + args.kw.size()) + " given", line_, col_);
+  }
+  auto frame = scope.lock();
+  if (!frame) fail("loop() called outside its for loop", line_, col_);
+  if (++depth_ > limits_.max_call_depth) fail("maximum recursion depth exceeded in a recursive loop", line_, col_);
+  struct Restore {
+    int& depth;
+    ~Restore() { --depth; }
+  } restore{depth_};
+  std::string inner;
+  run_loop(s, args.pos[0], frame, depth0 + 1, inner);
+  return Value(std::move(inner));
+}
+
+// The `loop` object of iteration i of `items` at recursion level depth0.
+Value Interp::loop_object(const Stmt& s, const ValueList& items, size_t i, int depth0) {
+  const size_t n = items.size();
+  Dict loop;
+  loop.items.reserve(13);
+  const auto ii = static_cast<int64_t>(i), nn = static_cast<int64_t>(n);
+  loop.items.emplace_back("index", Value(ii + 1));
+  loop.items.emplace_back("index0", Value(ii));
+  loop.items.emplace_back("revindex", Value(nn - ii));
+  loop.items.emplace_back("revindex0", Value(nn - ii - 1));
+  loop.items.emplace_back("first", Value(i == 0));
+  loop.items.emplace_back("last", Value(i + 1 == n));
+  loop.items.emplace_back("length", Value(nn));
+  loop.items.emplace_back("depth", Value(depth0 + 1));
+  loop.items.emplace_back("depth0", Value(depth0));
+  if (i > 0) loop.items.emplace_back("previtem", items[i - 1]);
+  if (i + 1 < n) loop.items.emplace_back("nextitem", items[i + 1]);
+  loop.items.emplace_back("cycle", Value::function("loop.cycle", [i](Interp&, CallArgs& a) {
+                            if (a.pos.empty()) fail("no items for cycling given");
+                            return a.pos[i % a.pos.size()];
+                          }));
+  // Calling the loop object (Interp::call looks this entry up).
+  const Stmt* stmt = &s;
+  std::weak_ptr<Frame> scope = frame_->parent;
+  loop.items.emplace_back(kLoopCall, Value::function("loop", [stmt, scope, depth0](Interp& in, CallArgs& a) {
+                            if (!stmt->recursive) fail("The loop must have the 'recursive' marker to be called recursively.", in.line(), in.col());
+                            return in.recurse_loop(*stmt, scope, depth0, a);
+                          }));
+  return Value::dict(std::move(loop), true);
+}
+
+// One pass of the for loop `s` over `seq` in a new frame under `scope`; depth0 > 0 inside loop(…).
+Interp::Flow Interp::run_loop(const Stmt& s, const Value& seq, std::shared_ptr<Frame> scope, int depth0,
+                              std::string& out) {
   if (seq.is_none() || seq.is_number() || seq.is_callable()) fail(std::string("'").append(seq.type_name()) + "' object is not iterable", s.line, s.col);
   ValueList all = iterate(seq);
   auto outer = frame_;
   frame_ = std::make_shared<Frame>();
-  frame_->parent = outer;
+  frame_->parent = std::move(scope);  // by value: the caller's `scope` may be frame_ itself
   struct Restore {
     Interp* self;
     std::shared_ptr<Frame> saved;
@@ -135,25 +191,7 @@ Interp::Flow Interp::exec_for(const Stmt& s, std::string& out) {
     tick();
     frame_->vars = Dict();
     assign(*s.target, items[i]);
-    Dict loop;
-    loop.items.reserve(12);
-    const auto ii = static_cast<int64_t>(i), nn = static_cast<int64_t>(n);
-    loop.items.emplace_back("index", Value(ii + 1));
-    loop.items.emplace_back("index0", Value(ii));
-    loop.items.emplace_back("revindex", Value(nn - ii));
-    loop.items.emplace_back("revindex0", Value(nn - ii - 1));
-    loop.items.emplace_back("first", Value(i == 0));
-    loop.items.emplace_back("last", Value(i + 1 == n));
-    loop.items.emplace_back("length", Value(nn));
-    loop.items.emplace_back("depth", Value(1));
-    loop.items.emplace_back("depth0", Value(0));
-    if (i > 0) loop.items.emplace_back("previtem", items[i - 1]);
-    if (i + 1 < n) loop.items.emplace_back("nextitem", items[i + 1]);
-    loop.items.emplace_back("cycle", Value::function("loop.cycle", [i](Interp&, CallArgs& a) {
-                              if (a.pos.empty()) fail("no items for cycling given");
-                              return a.pos[i % a.pos.size()];
-                            }));
-    frame_->vars.set("loop", Value::dict(std::move(loop), true));
+    frame_->vars.set("loop", loop_object(s, items, i, depth0));
     const Flow f = exec(s.body, out);
     if (f == Flow::kBreak) break;
   }
@@ -286,6 +324,9 @@ CallArgs Interp::eval_args(const Expr& e, size_t first) {
 
 Value Interp::call(const Value& fn, CallArgs& args, const std::string& what) {
   if (fn.is_undefined()) undefined_error(fn);
+  if (fn.is_namespace()) {  // a for loop's `loop`
+    if (const Value* f = fn.dict_ref().find(kLoopCall); f && f->is_callable()) return call(*f, args, what);
+  }
   if (!fn.is_callable()) fail(std::string("'").append(fn.type_name()) + "' object is not callable", line_, col_);
   tick();
   return fn.callable().fn(*this, args);

@@ -53,6 +53,9 @@ class Interp {
   Flow exec_stmt(const Stmt& s, std::string& out);
   Flow exec_if(const Stmt& s, std::string& out);
   Flow exec_for(const Stmt& s, std::string& out);
+  Flow run_loop(const Stmt& s, const Value& seq, std::shared_ptr<Frame> scope, int depth0, std::string& out);
+  Value loop_object(const Stmt& s, const ValueList& items, size_t i, int depth0);
+  Value recurse_loop(const Stmt& s, const std::weak_ptr<Frame>& scope, int depth0, CallArgs& args);
   void exec_set(const Stmt& s, std::string& out);
   void exec_call_block(const Stmt& s, std::string& out);
   Value make_macro(const Stmt& s, std::shared_ptr<Frame> defining);

@@ -181,7 +181,10 @@ class Parser {
       next();
       s->cond = parse_expression(true);
     }
-    if (is_name("recursive")) fail_at(peek(), "recursive loops are not supported");
+    if (is_name("recursive")) {
+      next();
+      s->recursive = true;
+    }
     expect_block_end();
     std::string end;
     s->body = parse_body({"else", "endfor"}, &end);
