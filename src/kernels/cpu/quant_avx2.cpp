@@ -229,8 +229,8 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
   const RowFn f = row_fn(wt);
   const int64_t nb = x.K / 32;
   for (int64_t r = 0; r < n_rows; ++r) {
-    if (r + 2 < n_rows) {  // software prefetch two rows ahead: GEMV streams weights from DRAM
-      const char* next = w + (r + 2) * w_rb;
+    if (r + 4 < n_rows) {  // software prefetch four rows ahead: GEMV streams weights from DRAM
+      const char* next = w + (r + 4) * w_rb;
       for (int64_t o = 0; o < w_rb; o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
     }
     for (int64_t m = 0; m < M; ++m) {
