@@ -136,17 +136,17 @@ TEST(Matmul, GemmWithPackedPanelsEveryDtype) {
   uint64_t seed = 150;
   for (DType t : kAll) {
     const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
-    const int64_t K = (300 + be - 1) / be * be;  // more than one k-block of the packed A
+    const int64_t K = (450 + be - 1) / be * be;  // more than one k-block (384) of the packed A
     for (int64_t M : {16, 48, 67}) check_matmul(t, M, 37, K, M == 48, seed++, /*packed=*/true);
   }
 }
 
 // Full 6-row panels of A packed by different tasks, over several k-blocks: no panel may write into a
-// neighbour's rows (M = 48: 8 full panels; K = 300: two k-blocks).
+// neighbour's rows (M = 48: 8 full panels; K = 450 and 900: two and three k-blocks of 384).
 TEST(Matmul, GemmFullPanelsOverSeveralTasksAndKBlocks) {
   for (int64_t M : {48, 96, 102}) {
-    check_matmul(DType::kF32, M, 40, 300, false, 170 + M);
-    check_matmul(DType::kF32, M, 40, 600, true, 171 + M, /*packed=*/true);
+    check_matmul(DType::kF32, M, 40, 450, false, 170 + M);
+    check_matmul(DType::kF32, M, 40, 900, true, 171 + M, /*packed=*/true);
   }
 }
 

@@ -13,7 +13,7 @@ namespace nlm::kernels::cpu::avx2 {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
-constexpr int64_t kKC = 256, kMC = 96;
+constexpr int64_t kKC = 384, kMC = 64;
 
 // In-register transpose of 8 rows of 8 floats: c[i][j] = r[j][i].
 inline void transpose8(const __m256 r[8], __m256 c[8]) {
@@ -157,7 +157,7 @@ void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t
   for (int64_t k0 = 0; k0 < K; k0 += kKC) {
     const int64_t kc = std::min(kKC, K - k0);
     const float* ab = ap + k0 * Mp;
-    // An m-chunk of A (kMC rows, ≤ 96 KiB) stays in L2 while each B panel slice (16 KiB) sits in L1.
+    // An m-chunk of A (kMC / kMR panels, ≤ 96 KiB) stays in L2 while each B panel slice (24 KiB) sits in L1.
     for (int64_t q0 = 0; q0 < m_panels; q0 += kMC / kMR) {
       const int64_t q1 = std::min(m_panels, q0 + kMC / kMR);
       for (int64_t p = 0; p < n_panels; ++p) {
