@@ -59,10 +59,12 @@ inline __m256 load_sums(const int32_t* xs) {
 
 // Every format is consumed in groups of 256 weights (8 blocks of 32, or one K-quant super-block):
 // group() adds the group's contribution to `acc` (8 lanes, summed at the end of the row); tail() is one
-// 32-block past the last whole group (32-block formats only). Per group: 8 integer dot vectors, one
-// horizontal reduction, one vector of 8 block scales.
+// 32-block past the last whole group (32-block formats only); kPairedX: group() reads the activations
+// as pair_activations lays them out. Per group: 8 integer dot vectors, one horizontal reduction, one
+// vector of 8 block scales.
 struct Q8_0 {
   static constexpr int64_t kGroupBytes = 8 * sizeof(BlockQ8_0);
+  static constexpr bool kPairedX = false;
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
     const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
     __m256i dots[8];
@@ -123,6 +125,7 @@ inline __m256 floats8(const char* first, int64_t stride) {
 template <typename Block, bool kF16, bool k8bit>
 struct Affine {
   static constexpr int64_t kGroupBytes = 8 * sizeof(Block);
+  static constexpr bool kPairedX = false;
   static __m256i dot(const Block& b, const int8_t* xq) {
     if constexpr (k8bit) {
       return dot_s8(_mm256_xor_si256(load32(b.qs), _mm256_set1_epi8(static_cast<char>(0x80))), load32(xq));
@@ -165,6 +168,7 @@ struct Affine {
 // q4_K: the 8 sub-blocks of a super-block are one group (scales and mins decoded 32 bits at a time).
 struct Q4_K {
   static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K);
+  static constexpr bool kPairedX = false;
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ4_K*>(w);
     const __m256i lo4 = _mm256_set1_epi8(15);
@@ -195,6 +199,7 @@ struct Q4_K {
 // 8 groups of a super-block reduce together.
 struct Q6_K {
   static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K);
+  static constexpr bool kPairedX = false;
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
     const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
@@ -259,18 +264,9 @@ void pair_activations(const int8_t* x, int64_t K, int8_t* out) {
 }
 
 template <typename F>
-constexpr bool paired_x() {
-  if constexpr (requires { F::kPairedX; }) {
-    return F::kPairedX;
-  } else {
-    return false;
-  }
-}
-
-template <typename F>
 void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out, int64_t ldo) {
   ActRows xr = x;
-  if constexpr (paired_x<F>()) {
+  if constexpr (F::kPairedX) {
     thread_local std::vector<int8_t> paired;  // this thread's copy (each pool worker has its own)
     paired.resize(static_cast<size_t>(M * x.K));
     for (int64_t m = 0; m < M; ++m) pair_activations(x.qs + m * x.K, x.K, paired.data() + m * x.K);
