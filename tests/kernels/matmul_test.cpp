@@ -74,7 +74,8 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
     std::vector<int8_t> q(K);
     std::vector<int32_t> s(K / 32);
     for (int64_t m = 0; m < M; ++m) {
-      quant::quantize_act_ref(x.data() + m * ldx, K, q.data(), dblk.data() + m * (K / 32), s.data());
+      quant::quantize_act_ref(x.data() + m * ldx, K, q.data(), dblk.data() + m * (K / 32), s.data(),
+                              quant::act_group(t));
       for (int64_t k = 0; k < K; ++k) xhat[m * K + k] = dblk[m * (K / 32) + k / 32] * q[k];
     }
   }

@@ -189,16 +189,19 @@ TEST(Quantizers, ActivationQuantizerIdenticalOnEveryIsa) {
     std::vector<int8_t> rq(K);
     std::vector<float> rd(K / 32);
     std::vector<int32_t> rs(K / 32);
-    quantize_act_ref(x.data(), K, rq.data(), rd.data(), rs.data());
-    for_each_isa([&](Isa) {
-      std::vector<int8_t> q(K);
-      std::vector<float> d(K / 32);
-      std::vector<int32_t> s(K / 32);
-      cpu::active_kernels().quantize_act(x.data(), K, q.data(), d.data(), s.data());
-      EXPECT_EQ(q, rq);
-      EXPECT_EQ(d, rd);
-      EXPECT_EQ(s, rs);
-    });
+    for (int64_t group : {32, 256}) {
+      if (K % group) continue;
+      quantize_act_ref(x.data(), K, rq.data(), rd.data(), rs.data(), group);
+      for_each_isa([&](Isa) {
+        std::vector<int8_t> q(K);
+        std::vector<float> d(K / 32);
+        std::vector<int32_t> s(K / 32);
+        cpu::active_kernels().quantize_act(x.data(), K, q.data(), d.data(), s.data(), group);
+        EXPECT_EQ(q, rq);
+        EXPECT_EQ(d, rd);
+        EXPECT_EQ(s, rs);
+      });
+    }
   }
 }
 

@@ -10,7 +10,8 @@
 
 namespace nlm::kernels::cpu {
 
-// M activation rows quantized to int8 per 32 (quant::ActQ8 per row, rows `stride` apart in each array).
+// M activation rows quantized to int8 per 32 (quant::ActQ8 per row, rows `stride` apart in each array),
+// with the scale group quant::act_group(weight dtype): kernels for q4_K / q6_K may read one d per 256.
 struct ActRows {
   const int8_t* qs;     // [M, K]
   const float* d;       // [M, K/32]
@@ -36,8 +37,8 @@ struct IsaKernels {
   // The same for quantized weights against int8 activations.
   void (*dot_quant)(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
                     float* out, int64_t ldo);
-  // Quantizes one row of K activations (K % 32 == 0) as quant::quantize_act_ref does.
-  void (*quantize_act)(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum);
+  // Quantizes one row of K activations (K % group == 0) as quant::quantize_act_ref does.
+  void (*quantize_act)(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum, int64_t group);
   // C[M,N] (ldc) = A[M,K] (lda) · B[N,K]ᵀ (ldb), f32, single-threaded, any sizes.
   void (*gemm_f32)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
                    int64_t N, int64_t K);

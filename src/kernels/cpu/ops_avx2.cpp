@@ -264,16 +264,17 @@ void dot_float(core::DType wt, const float* x, int64_t ldx, int64_t M, const cha
 }
 
 // quant::quantize_act_ref, vectorized (same float operations, so the same result).
-void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum) {
+void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum, int64_t group) {
   const __m256 sign = _mm256_set1_ps(-0.f);
+  float am = 0.f;
   for (int64_t b = 0; b < K / 32; ++b, x += 32, qs += 32) {
-    __m256 v[4];
-    __m256 amax = _mm256_setzero_ps();
-    for (int j = 0; j < 4; ++j) {
-      v[j] = _mm256_loadu_ps(x + 8 * j);
-      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[j]));
+    if (b % (group / 32) == 0) {
+      __m256 amax = _mm256_setzero_ps();
+      for (int64_t j = 0; j < group; j += 8) amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+      am = hmax(amax);
     }
-    const float am = hmax(amax);
+    __m256 v[4];
+    for (int j = 0; j < 4; ++j) v[j] = _mm256_loadu_ps(x + 8 * j);
     d[b] = am / 127.f;
     const __m256 id = _mm256_set1_ps(am > 0.f ? 127.f / am : 0.f);
     __m256i q[4];

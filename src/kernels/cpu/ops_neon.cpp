@@ -110,15 +110,16 @@ void dot_float(core::DType wt, const float* x, int64_t ldx, int64_t M, const cha
 }
 
 // quant::quantize_act_ref with the same float operations (vcvtnq: round to nearest even).
-void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum) {
+void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum, int64_t group) {
+  float am = 0.f;
   for (int64_t b = 0; b < K / 32; ++b, x += 32, qs += 32) {
-    float32x4_t v[8];
-    float32x4_t amax = vdupq_n_f32(0.f);
-    for (int j = 0; j < 8; ++j) {
-      v[j] = vld1q_f32(x + 4 * j);
-      amax = vmaxq_f32(amax, vabsq_f32(v[j]));
+    if (b % (group / 32) == 0) {
+      float32x4_t amax = vdupq_n_f32(0.f);
+      for (int64_t j = 0; j < group; j += 4) amax = vmaxq_f32(amax, vabsq_f32(vld1q_f32(x + j)));
+      am = vmaxvq_f32(amax);
     }
-    const float am = vmaxvq_f32(amax);
+    float32x4_t v[8];
+    for (int j = 0; j < 8; ++j) v[j] = vld1q_f32(x + 4 * j);
     d[b] = am / 127.f;
     const float id = am > 0.f ? 127.f / am : 0.f;
     int32x4_t total = vdupq_n_s32(0);

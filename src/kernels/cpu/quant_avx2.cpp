@@ -165,62 +165,80 @@ struct Affine {
   }
 };
 
-// q4_K: the 8 sub-blocks of a super-block are one group (scales and mins decoded 32 bits at a time).
+// The K-quants take one activation scale per super-block (quant::act_group), so the sub-block scales
+// apply in integers (madd against int16 scales instead of ones) and the 8 sub-blocks sum without a
+// horizontal reduction: one int32 → f32 conversion per 256 weights. dup_scales8 lays 8 int16 scales out
+// for that: dword c of the low lane holds s[2c] twice, of the high lane s[2c+1] twice, so
+// scale_pair<c> (one immediate shuffle) is "s[2c] in the low lane, s[2c+1] in the high lane".
+inline __m256i dup_scales8(__m256i words) {  // words: the 8 scales as int16 in both lanes
+  const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+                                        2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
+  return _mm256_shuffle_epi8(words, pick);
+}
+template <int c>
+inline __m256i scale_pair(__m256i dup) {
+  return _mm256_shuffle_epi32(dup, 0x55 * c);
+}
+
+// q4_K: the 32 bytes of sub-block pair c hold sub-block 2c in their low nibbles and 2c+1 in their high
+// nibbles; unpack_nibbles of either 16-byte half gives 16 values of each, which is the paired activation
+// layout (kPairedX). Offsets: −dmin·Σ_j mn_j·Σx_j, in f32 from the per-32 activation sums.
 struct Q4_K {
   static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K);
-  static constexpr bool kPairedX = false;
+  static constexpr bool kPairedX = true;
+  template <int c>
+  static __m256i pair(const BlockQ4_K& b, const int8_t* xq, __m256i dup) {
+    const __m256i p0 = _mm256_maddubs_epi16(unpack_nibbles(b.qs + 32 * c), load32(xq + 64 * c));
+    const __m256i p1 = _mm256_maddubs_epi16(unpack_nibbles(b.qs + 32 * c + 16), load32(xq + 64 * c + 32));
+    return _mm256_madd_epi16(_mm256_add_epi16(p0, p1), scale_pair<c>(dup));  // |p0 + p1| ≤ 4·15·127
+  }
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ4_K*>(w);
-    const __m256i lo4 = _mm256_set1_epi8(15);
     uint32_t u[3];
     std::memcpy(u, b.scales, 12);
-    const uint32_t sc_lo = u[0] & 0x3F3F3F3F, mn_lo = u[1] & 0x3F3F3F3F;
-    const uint32_t sc_hi = (u[2] & 0x0F0F0F0F) | (((u[0] >> 6) & 0x03030303) << 4);
-    const uint32_t mn_hi = ((u[2] >> 4) & 0x0F0F0F0F) | (((u[1] >> 6) & 0x03030303) << 4);
-    const __m256 sc = _mm256_cvtepi32_ps(
-        _mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(sc_hi), static_cast<int>(sc_lo))));
-    const __m256 mn = _mm256_cvtepi32_ps(
-        _mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, static_cast<int>(mn_hi), static_cast<int>(mn_lo))));
-    __m256i dots[8];
-    for (int c = 0; c < 4; ++c) {
-      const __m256i q = load32(b.qs + 32 * c);
-      dots[2 * c] = mul_sum_u8s8(_mm256_and_si256(q, lo4), load32(xq + 64 * c));
-      dots[2 * c + 1] = mul_sum_u8s8(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), load32(xq + 64 * c + 32));
-    }
-    const __m256 dx = _mm256_loadu_ps(xd);
-    const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(sc, dx), _mm256_set1_ps(f16(b.d)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), scale, acc);
-    acc = _mm256_fnmadd_ps(_mm256_mul_ps(mn, dx), _mm256_mul_ps(load_sums(xs), _mm256_set1_ps(f16(b.dmin))), acc);
+    const uint64_t sc_lo = u[0] & 0x3F3F3F3F, mn_lo = u[1] & 0x3F3F3F3F;
+    const uint64_t sc_hi = (u[2] & 0x0F0F0F0F) | (((u[0] >> 6) & 0x03030303) << 4);
+    const uint64_t mn_hi = ((u[2] >> 4) & 0x0F0F0F0F) | (((u[1] >> 6) & 0x03030303) << 4);
+    const __m128i sc8 = _mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | sc_hi << 32));
+    const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | mn_hi << 32));
+    const __m256i dup = dup_scales8(_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8)));
+    const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(pair<0>(b, xq, dup), pair<1>(b, xq, dup)),
+                                         _mm256_add_epi32(pair<2>(b, xq, dup), pair<3>(b, xq, dup)));
+    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn8));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * xd[0]), acc);
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(mn, load_sums(xs)), _mm256_set1_ps(f16(b.dmin) * xd[0]), acc);
   }
   static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
 };
 
-// q6_K: per 32-group the two 16-element sub-block scales are applied in int16 → int32 (madd), then the
-// 8 groups of a super-block reduce together.
+// q6_K: 32-vector j of the super-block (h = j / 4, c = j % 4) has its low 16 values under sub-block scale
+// 2j and its high 16 under 2j+1; the sign trick makes the products, madd applies the scales.
 struct Q6_K {
   static constexpr int64_t kGroupBytes = sizeof(BlockQ6_K);
   static constexpr bool kPairedX = false;
+  template <int c>
+  static __m256i vec(const BlockQ6_K& b, int h, const int8_t* xq, __m256i dup) {
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    const __m256i l = load32(b.ql + 64 * h + 32 * (c % 2));
+    const __m256i lo = _mm256_and_si256(c / 2 ? _mm256_srli_epi16(l, 4) : l, m4);
+    const __m256i qh = _mm256_and_si256(_mm256_srli_epi16(load32(b.qh + 32 * h), 2 * c), m2);
+    const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(qh, 4)), _mm256_set1_epi8(32));
+    const __m256i x = load32(xq + 32 * (4 * h + c));
+    const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+    return _mm256_madd_epi16(p16, scale_pair<c>(dup));
+  }
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
-    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
-    __m256i dots[8];
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m256i dups[2] = {dup_scales8(_mm256_permute4x64_epi64(sc16, 0x44)),   // scales 0..7
+                             dup_scales8(_mm256_permute4x64_epi64(sc16, 0xEE))};  // scales 8..15
+    __m256i sum = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
-      const __m256i qh = load32(b.qh + 32 * h);
-      const __m256i l0 = load32(b.ql + 64 * h), l1 = load32(b.ql + 64 * h + 32);
-      const int8_t* sc = b.scales + 8 * h;
-      for (int c = 0; c < 4; ++c) {
-        const __m256i l = c % 2 ? l1 : l0;
-        const __m256i lo = _mm256_and_si256(c / 2 ? _mm256_srli_epi16(l, 4) : l, m4);
-        const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), m2), 4);
-        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, hi), k32);
-        const __m256i x = load32(xq + 32 * (4 * h + c));
-        const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
-        const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(sc[2 * c + 1]), _mm_set1_epi16(sc[2 * c]));
-        dots[4 * h + c] = _mm256_madd_epi16(p16, scv);
-      }
+      const __m256i s01 = _mm256_add_epi32(vec<0>(b, h, xq, dups[h]), vec<1>(b, h, xq, dups[h]));
+      const __m256i s23 = _mm256_add_epi32(vec<2>(b, h, xq, dups[h]), vec<3>(b, h, xq, dups[h]));
+      sum = _mm256_add_epi32(sum, _mm256_add_epi32(s01, s23));
     }
-    const __m256 dx = _mm256_mul_ps(_mm256_loadu_ps(xd), _mm256_set1_ps(f16(b.d)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), dx, acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * xd[0]), acc);
   }
   static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
 };

@@ -21,8 +21,12 @@ void quantize_q6_K(const float* x, int64_t n, BlockQ6_K* y);
 void quantize_a4(const float* x, int64_t n, BlockA4* y);
 void quantize_a8(const float* x, int64_t n, BlockA8* y);
 
-// Activation quantizer (scalar reference): for each 32-block, d = max|x|/127, q = round(x·127/max|x|) (ties to even
-// as SIMD rounding does), sum = Σq. n a multiple of 32.
-void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum);
+// Activation quantizer (scalar reference): over each `group` values (32, or 256 for the K-quants, whose
+// kernels then apply one activation scale per super-block), d = max|x|/127 and q = round(x·127/max|x|)
+// (ties to even, as SIMD rounding does); d is written once per 32-block (a group's value repeated) and
+// sum = Σq per 32-block. n a multiple of `group`.
+void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum, int64_t group);
+// The activation group quantize_act uses for weights of type t: 256 for q4_K / q6_K, else 32.
+int64_t act_group(core::DType t);
 
 }  // namespace nlm::kernels::quant

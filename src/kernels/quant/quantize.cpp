@@ -213,10 +213,15 @@ void quantize_a8(const float* x, int64_t n, BlockA8* y) {
   }
 }
 
-void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum) {
+int64_t act_group(core::DType t) { return t == core::DType::kQ4_K || t == core::DType::kQ6_K ? 256 : 32; }
+
+void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum, int64_t group) {
+  float amax = 0.f;
   for (int64_t i = 0; i < n / 32; ++i) {
-    float amax = 0.f;
-    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * i + j]));
+    if (i % (group / 32) == 0) {
+      amax = 0.f;
+      for (int64_t j = 0; j < group; ++j) amax = std::max(amax, std::fabs(x[32 * i + j]));
+    }
     d[i] = amax / 127.f;
     const float id = amax > 0.f ? 127.f / amax : 0.f;
     int32_t s = 0;
