@@ -1,6 +1,6 @@
-// ARM64 NEON (+dotprod, +fp16) kernels: vector helpers, f32/f16/bf16 dot rows, the int8 activation
-// quantizer and int8 dot products (SDOT) for q8_0 and q4_0. Other entries fall back to the portable
-// table. Selected only when the CPU reports asimddp (dispatch.cpp).
+// ARM64 NEON (+dotprod, +fp16) kernels: vector helpers, f32/f16/bf16 dot rows and the int8 activation
+// quantizer; int8 dot products in quant_neon.cpp, the f32 GEMM in gemm_neon.cpp. Other entries fall back
+// to the portable table. Selected only when the CPU reports asimddp (dispatch.cpp).
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -11,6 +11,13 @@
 
 namespace nlm::kernels::cpu {
 namespace neon {
+
+void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
+               float* out, int64_t ldo);  // quant_neon.cpp
+void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
+              int64_t N, int64_t K);  // gemm_neon.cpp
+void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
+
 namespace {
 
 using namespace quant;
@@ -135,59 +142,15 @@ void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum,
   }
 }
 
-inline float f16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
-
-float row_q8_0(const char* w, const int8_t* xq, const float* xd, int64_t nb) {
-  const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
-  float32x4_t acc = vdupq_n_f32(0.f);
-  for (int64_t i = 0; i < nb; ++i) {
-    int32x4_t p = vdotq_s32(vdupq_n_s32(0), vld1q_s8(b[i].qs), vld1q_s8(xq + 32 * i));
-    p = vdotq_s32(p, vld1q_s8(b[i].qs + 16), vld1q_s8(xq + 32 * i + 16));
-    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), f16(b[i].d) * xd[i]);
-  }
-  return vaddvq_f32(acc);
-}
-
-float row_q4_0(const char* w, const int8_t* xq, const float* xd, int64_t nb) {
-  const auto* b = reinterpret_cast<const BlockQ4_0*>(w);
-  const uint8x16_t m4 = vdupq_n_u8(15);
-  const int8x16_t eight = vdupq_n_s8(8);
-  float32x4_t acc = vdupq_n_f32(0.f);
-  for (int64_t i = 0; i < nb; ++i) {
-    const uint8x16_t q = vld1q_u8(b[i].qs);
-    const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
-    const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
-    int32x4_t p = vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(xq + 32 * i));
-    p = vdotq_s32(p, hi, vld1q_s8(xq + 32 * i + 16));
-    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), f16(b[i].d) * xd[i]);
-  }
-  return vaddvq_f32(acc);
-}
-
-void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
-               float* out, int64_t ldo) {
-  if (wt != core::DType::kQ8_0 && wt != core::DType::kQ4_0) {
-    return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
-  }
-  const int64_t nb = x.K / 32;
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t m = 0; m < M; ++m) {
-      const char* wr = w + r * w_rb;
-      out[m * ldo + r] = wt == core::DType::kQ8_0 ? row_q8_0(wr, x.qs + m * x.K, x.d + m * nb, nb)
-                                                  : row_q4_0(wr, x.qs + m * x.K, x.d + m * nb, nb);
-    }
-  }
-}
-
 }  // namespace
 }  // namespace neon
 
 const IsaKernels* neon_kernels() {
   static const IsaKernels k = {
-      Isa::kNeon,     neon::dot_float, neon::dot_quant, neon::quantize_act, nullptr,
-      neon::dot_f32,  neon::axpy_f32,  neon::scale_f32, neon::sum_sq,       neon::sum,
-      neon::max,      nullptr,         nullptr,         nullptr,            nullptr,
-      nullptr,
+      Isa::kNeon,    neon::dot_float, neon::dot_quant, neon::quantize_act, neon::gemm_f32,
+      neon::dot_f32, neon::axpy_f32,  neon::scale_f32, neon::sum_sq,       neon::sum,
+      neon::max,     nullptr,         nullptr,         nullptr,            nullptr,
+      nullptr,       nullptr,         nullptr,         neon::gemm_packed,  // packing: the portable table's
   };
   return &k;
 }

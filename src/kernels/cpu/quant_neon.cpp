@@ -1,0 +1,126 @@
+// ARM64 NEON int8 dot products (SDOT, +dotprod) of quantized weight rows with the int8 activations of
+// quant::quantize_act: per 16 weights one sdot into 4 int32 lanes. q8_0 / q4_0: the block's lanes → f32,
+// times d_w·d_x. q4_K / q6_K: one activation scale per super-block (quant::act_group), so the sub-block
+// scales multiply the int32 lanes (mla) and the super-block converts once; q4_K's mins use the per-32
+// activation sums. Other formats take the portable table's scalar path.
+#include <arm_neon.h>
+
+#include "kernels/cpu/isa.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::cpu::neon {
+namespace {
+
+using namespace quant;
+
+inline float f16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
+
+float row_q8_0(const char* w, const int8_t* xq, const float* xd, int64_t nb) {
+  const auto* b = reinterpret_cast<const BlockQ8_0*>(w);
+  float32x4_t acc = vdupq_n_f32(0.f);
+  for (int64_t i = 0; i < nb; ++i) {
+    int32x4_t p = vdotq_s32(vdupq_n_s32(0), vld1q_s8(b[i].qs), vld1q_s8(xq + 32 * i));
+    p = vdotq_s32(p, vld1q_s8(b[i].qs + 16), vld1q_s8(xq + 32 * i + 16));
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), f16(b[i].d) * xd[i]);
+  }
+  return vaddvq_f32(acc);
+}
+
+float row_q4_0(const char* w, const int8_t* xq, const float* xd, int64_t nb) {
+  const auto* b = reinterpret_cast<const BlockQ4_0*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15);
+  const int8x16_t eight = vdupq_n_s8(8);
+  float32x4_t acc = vdupq_n_f32(0.f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const uint8x16_t q = vld1q_u8(b[i].qs);
+    const int8x16_t lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), eight);
+    const int8x16_t hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), eight);
+    int32x4_t p = vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(xq + 32 * i));
+    p = vdotq_s32(p, hi, vld1q_s8(xq + 32 * i + 16));
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), f16(b[i].d) * xd[i]);
+  }
+  return vaddvq_f32(acc);
+}
+
+float row_q4_K(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t ng) {
+  const auto* blocks = reinterpret_cast<const BlockQ4_K*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15);
+  const int32x4_t zero = vdupq_n_s32(0);
+  float total = 0.f;
+  for (int64_t g = 0; g < ng; ++g, xq += 256) {
+    const BlockQ4_K& b = blocks[g];
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, &sc[s], &mn[s]);
+    int32x4_t acc = zero;
+    for (int c = 0; c < 4; ++c) {  // sub-blocks 2c (low nibbles) and 2c+1 (high nibbles)
+      const uint8x16_t q0 = vld1q_u8(b.qs + 32 * c), q1 = vld1q_u8(b.qs + 32 * c + 16);
+      const int8_t* x = xq + 64 * c;
+      int32x4_t lo = vdotq_s32(zero, vreinterpretq_s8_u8(vandq_u8(q0, m4)), vld1q_s8(x));
+      lo = vdotq_s32(lo, vreinterpretq_s8_u8(vandq_u8(q1, m4)), vld1q_s8(x + 16));
+      int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(x + 32));
+      hi = vdotq_s32(hi, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(x + 48));
+      acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
+      acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
+    }
+    int32_t mins = 0;
+    for (int s = 0; s < 8; ++s) mins += mn[s] * xs[8 * g + s];
+    const float dx = xd[8 * g];
+    total += f16(b.d) * dx * static_cast<float>(vaddvq_s32(acc)) - f16(b.dmin) * dx * static_cast<float>(mins);
+  }
+  return total;
+}
+
+float row_q6_K(const char* w, const int8_t* xq, const float* xd, int64_t ng) {
+  const auto* blocks = reinterpret_cast<const BlockQ6_K*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15), m2 = vdupq_n_u8(3);
+  const int8x16_t k32 = vdupq_n_s8(32);
+  const int32x4_t zero = vdupq_n_s32(0);
+  float total = 0.f;
+  for (int64_t g = 0; g < ng; ++g) {
+    const BlockQ6_K& b = blocks[g];
+    int32x4_t acc = zero;
+    for (int h = 0; h < 2; ++h) {
+      for (int c = 0; c < 4; ++c) {  // 32 values at 128h + 32c; 16-value halves under scales 2c, 2c+1
+        for (int half = 0; half < 2; ++half) {
+          const uint8x16_t l = vld1q_u8(b.ql + 64 * h + 32 * (c % 2) + 16 * half);
+          const uint8x16_t lo = c / 2 ? vshrq_n_u8(l, 4) : vandq_u8(l, m4);
+          const uint8x16_t qh = vld1q_u8(b.qh + 32 * h + 16 * half);
+          const uint8x16_t hi = vandq_u8(vshlq_u8(qh, vdupq_n_s8(static_cast<int8_t>(-2 * c))), m2);
+          const int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(lo, vshlq_n_u8(hi, 4))), k32);
+          const int32x4_t p = vdotq_s32(zero, q, vld1q_s8(xq + 256 * g + 128 * h + 32 * c + 16 * half));
+          acc = vmlaq_n_s32(acc, p, b.scales[8 * h + 2 * c + half]);
+        }
+      }
+    }
+    total += f16(b.d) * xd[8 * g] * static_cast<float>(vaddvq_s32(acc));
+  }
+  return total;
+}
+
+}  // namespace
+
+void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
+               float* out, int64_t ldo) {
+  using core::DType;
+  if (wt != DType::kQ8_0 && wt != DType::kQ4_0 && wt != DType::kQ4_K && wt != DType::kQ6_K) {
+    return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
+  }
+  const int64_t nb = x.K / 32;
+  for (int64_t r = 0; r < n_rows; ++r) {
+    const char* wr = w + r * w_rb;
+    for (int64_t m = 0; m < M; ++m) {
+      const int8_t* xq = x.qs + m * x.K;
+      const float* xd = x.d + m * nb;
+      float v = 0.f;
+      switch (wt) {
+        case DType::kQ8_0: v = row_q8_0(wr, xq, xd, nb); break;
+        case DType::kQ4_0: v = row_q4_0(wr, xq, xd, nb); break;
+        case DType::kQ4_K: v = row_q4_K(wr, xq, xd, x.sum + m * nb, nb / 8); break;
+        default: v = row_q6_K(wr, xq, xd, nb / 8); break;
+      }
+      out[m * ldo + r] = v;
+    }
+  }
+}
+
+}  // namespace nlm::kernels::cpu::neon
