@@ -2,7 +2,7 @@
 // quant::quantize_act: per 16 weights one sdot into 4 int32 lanes. q8_0 / q4_0: the block's lanes → f32,
 // times d_w·d_x. q4_K / q6_K: one activation scale per super-block (quant::act_group), so the sub-block
 // scales multiply the int32 lanes (mla) and the super-block converts once; q4_K's mins use the per-32
-// activation sums. Other formats take the portable table's scalar path.
+// activation sums. q4_1 and the MLX affine blocks (a4, a8) add their offsets through the same sums.
 #include <arm_neon.h>
 
 #include "kernels/cpu/isa.h"
@@ -97,26 +97,62 @@ float row_q6_K(const char* w, const int8_t* xq, const float* xd, int64_t ng) {
   return total;
 }
 
+// Affine blocks (x = s·q + m; 8-bit q stored + 128): Σ x̂·w = s·dx·Σq·qx + m·dx·Σqx, with 8-bit q fed to
+// sdot as q − 128 and the 128·s moved into m.
+inline float scale_of(const BlockQ4_1& b) { return f16(b.d); }
+inline float bias_of(const BlockQ4_1& b) { return f16(b.m); }
+inline float scale_of(const BlockA4& b) { return b.s; }
+inline float bias_of(const BlockA4& b) { return b.b; }
+inline float scale_of(const BlockA8& b) { return b.s; }
+inline float bias_of(const BlockA8& b) { return b.b + 128.f * b.s; }
+
+template <typename Block>
+float row_affine(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t nb) {
+  const auto* blocks = reinterpret_cast<const Block*>(w);
+  const int32x4_t zero = vdupq_n_s32(0);
+  float32x4_t acc = vdupq_n_f32(0.f);
+  float offsets = 0.f;
+  for (int64_t i = 0; i < nb; ++i) {
+    const Block& b = blocks[i];
+    const int8_t* x = xq + 32 * i;
+    int32x4_t p;
+    if constexpr (sizeof(b.qs) == 32) {
+      const uint8x16_t k128 = vdupq_n_u8(128);
+      p = vdotq_s32(zero, vreinterpretq_s8_u8(veorq_u8(vld1q_u8(b.qs), k128)), vld1q_s8(x));
+      p = vdotq_s32(p, vreinterpretq_s8_u8(veorq_u8(vld1q_u8(b.qs + 16), k128)), vld1q_s8(x + 16));
+    } else {
+      const uint8x16_t q = vld1q_u8(b.qs);
+      p = vdotq_s32(zero, vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(15))), vld1q_s8(x));
+      p = vdotq_s32(p, vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vld1q_s8(x + 16));
+    }
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), scale_of(b) * xd[i]);
+    offsets += bias_of(b) * xd[i] * static_cast<float>(xs[i]);
+  }
+  return vaddvq_f32(acc) + offsets;
+}
+
 }  // namespace
 
 void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
                float* out, int64_t ldo) {
   using core::DType;
-  if (wt != DType::kQ8_0 && wt != DType::kQ4_0 && wt != DType::kQ4_K && wt != DType::kQ6_K) {
-    return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
-  }
   const int64_t nb = x.K / 32;
   for (int64_t r = 0; r < n_rows; ++r) {
     const char* wr = w + r * w_rb;
     for (int64_t m = 0; m < M; ++m) {
       const int8_t* xq = x.qs + m * x.K;
       const float* xd = x.d + m * nb;
+      const int32_t* xs = x.sum + m * nb;
       float v = 0.f;
       switch (wt) {
         case DType::kQ8_0: v = row_q8_0(wr, xq, xd, nb); break;
         case DType::kQ4_0: v = row_q4_0(wr, xq, xd, nb); break;
-        case DType::kQ4_K: v = row_q4_K(wr, xq, xd, x.sum + m * nb, nb / 8); break;
-        default: v = row_q6_K(wr, xq, xd, nb / 8); break;
+        case DType::kQ4_1: v = row_affine<BlockQ4_1>(wr, xq, xd, xs, nb); break;
+        case DType::kQ4_K: v = row_q4_K(wr, xq, xd, xs, nb / 8); break;
+        case DType::kQ6_K: v = row_q6_K(wr, xq, xd, nb / 8); break;
+        case DType::kA4_32: v = row_affine<BlockA4>(wr, xq, xd, xs, nb); break;
+        case DType::kA8_32: v = row_affine<BlockA8>(wr, xq, xd, xs, nb); break;
+        default: return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
       }
       out[m * ldo + r] = v;
     }
