@@ -1,6 +1,7 @@
 // ARM64 NEON (+dotprod, +fp16) kernels: vector helpers, f32/f16/bf16 dot rows and the int8 activation
-// quantizer; int8 dot products in quant_neon.cpp, the f32 GEMM in gemm_neon.cpp. Other entries fall back
-// to the portable table. Selected only when the CPU reports asimddp (dispatch.cpp).
+// quantizer; int8 dot products in quant_neon.cpp, the f32 GEMM in gemm_neon.cpp, element-wise math in
+// act_neon.cpp. The GEMM packers come from the portable table (the layout is shared). Selected only when
+// the CPU reports asimddp (dispatch.cpp).
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -17,6 +18,11 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
               int64_t N, int64_t K);  // gemm_neon.cpp
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
+float exp_sub_sum(float* x, float mx, int64_t n);  // act_neon.cpp
+void rms_apply(const float* x, const float* w, float inv, bool add_one, float* y, int64_t n);
+void ln_apply(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n);
+void unary(int op, const float* x, float* y, int64_t n);
+void binary(int op, const float* a, const float* b, float* y, int64_t n);
 
 namespace {
 
@@ -147,10 +153,10 @@ void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum,
 
 const IsaKernels* neon_kernels() {
   static const IsaKernels k = {
-      Isa::kNeon,    neon::dot_float, neon::dot_quant, neon::quantize_act, neon::gemm_f32,
-      neon::dot_f32, neon::axpy_f32,  neon::scale_f32, neon::sum_sq,       neon::sum,
-      neon::max,     nullptr,         nullptr,         nullptr,            nullptr,
-      nullptr,       nullptr,         nullptr,         neon::gemm_packed,  // packing: the portable table's
+      Isa::kNeon,    neon::dot_float, neon::dot_quant,        neon::quantize_act, neon::gemm_f32,
+      neon::dot_f32, neon::axpy_f32,  neon::scale_f32,        neon::sum_sq,       neon::sum,
+      neon::max,     neon::exp_sub_sum, neon::rms_apply,      neon::ln_apply,     neon::unary,
+      neon::binary,  nullptr,         nullptr,                neon::gemm_packed,  // packing: portable's
   };
   return &k;
 }
