@@ -1,8 +1,9 @@
 // AVX2 integer dot products of quantized weight rows with int8 activations (quant::ActQ8 layout: 32
 // values, scale d and sum per block). Signed × signed products use the sign trick (|w| as u8 against
 // x·sign(w)) so _mm256_maddubs_epi16 never saturates (2·128·127 < 2^15); unsigned 4-bit values go in
-// directly. Per 32-block: int32 lanes → f32 → fma with d_w·d_x; offsets (q4_1, q4_K mins, a4/a8 biases)
-// use the activation block sums.
+// directly. 32-block formats: int32 lanes → f32 → fma with d_w·d_x per block; K-quants: sub-block scales
+// applied in integers, one conversion per super-block (one activation scale per 256, quant::act_group).
+// Offsets (q4_1, q4_K mins, a4/a8 biases) use the activation block sums.
 #include <immintrin.h>
 
 #include <cstring>
@@ -69,8 +70,8 @@ inline __m256 load_sums(const int32_t* xs) {
 // group() adds the group's contribution to `acc` (8 lanes, summed at the end of the row); tail() is one
 // 32-block past the last whole group (32-block formats only); kPairedX: group() reads the activations
 // as pair_activations lays them out; kEvenOdd: it reads each group's 8 activation scales and sums in
-// the block order 0 2 4 6 1 3 5 7 (even_odd). Per group: 8 integer dot vectors, one horizontal reduction, one
-// vector of 8 block scales.
+// the block order 0 2 4 6 1 3 5 7 (even_odd). 32-block formats per group: 8 integer dot vectors (or 4
+// paired), one reduction to 8 block sums, one vector of 8 block scales.
 struct Q8_0 {
   static constexpr int64_t kGroupBytes = 8 * sizeof(BlockQ8_0);
   static constexpr bool kPairedX = false, kEvenOdd = false;
