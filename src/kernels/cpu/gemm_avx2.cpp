@@ -7,13 +7,14 @@
 #include <cstring>
 
 #include "core/arena.h"
+#include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
 
 namespace nlm::kernels::cpu::avx2 {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
-constexpr int64_t kKC = 384, kMC = 64;
+constexpr int64_t kKC = 384;
 
 // In-register transpose of 8 rows of 8 floats: c[i][j] = r[j][i].
 inline void transpose8(const __m256 r[8], __m256 c[8]) {
@@ -149,26 +150,7 @@ void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp) {
 }
 
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc) {
-  const int64_t Mp = (M + kMR - 1) / kMR * kMR, m_panels = Mp / kMR, n_panels = (N + kNR - 1) / kNR;
-  if (K == 0) {
-    for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.f);
-    return;
-  }
-  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
-    const int64_t kc = std::min(kKC, K - k0);
-    const float* ab = ap + k0 * Mp;
-    // An m-chunk of A (kMC / kMR panels, ≤ 96 KiB) stays in L2 while each B panel slice (24 KiB) sits in L1.
-    for (int64_t q0 = 0; q0 < m_panels; q0 += kMC / kMR) {
-      const int64_t q1 = std::min(m_panels, q0 + kMC / kMR);
-      for (int64_t p = 0; p < n_panels; ++p) {
-        const float* bk = bp + p * kNR * K + k0 * kNR;
-        for (int64_t q = q0; q < q1; ++q) {
-          micro(kc, ab + q * kMR * kc, bk, c + q * kMR * ldc + p * kNR, ldc, std::min<int64_t>(kMR, M - q * kMR),
-                std::min<int64_t>(kNR, N - p * kNR), k0 > 0);
-        }
-      }
-    }
-  }
+  gemm_packed_blocked<micro>(ap, M, K, bp, N, c, ldc);
 }
 
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
