@@ -1,15 +1,16 @@
 # The two commands of the README:
 #   make serve  — set up, build, and start `nativelm serve` on the embedded default model
 #   make test   — set up, build, and run every test (the release build, then the ASan+UBSan build)
-# Other targets: build, test-release, test-asan, test-ts, test-arm64, bench.
+# Other targets: build, test-release, test-asan, test-ts, test-arm64, test-avx512emu, bench.
 
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+EMU_BUILD ?= build-avx512emu
 CMAKE_FLAGS ?=
 WERROR ?= ON
 
-.PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 bench clean tokenizer-oracle \
+.PHONY: setup build build-asan serve test test-release test-asan test-ts test-arm64 test-avx512emu bench clean tokenizer-oracle \
   test-tokenizer-diff test-jinja-diff
 
 setup:
@@ -43,6 +44,14 @@ test-ts: build
 test-arm64: setup
 	bash tests/kernels/arm64/run_tests.sh
 
+# The AVX-512 kernels' logic on any x86-64 CPU: kernels_tests with the AVX-512 table compiled on scalar
+# stand-ins for its intrinsics (src/kernels/cpu/avx512_emu.h). Real AVX-512 hardware runs test-release.
+test-avx512emu: setup
+	cmake -S . -B $(EMU_BUILD) -DCMAKE_BUILD_TYPE=Release -DNLM_AVX512_EMULATE=ON -DNLM_WERROR=$(WERROR) \
+	  -DNLM_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(EMU_BUILD) -j $(JOBS) --target kernels_tests
+	cd $(EMU_BUILD) && NLM_SANITIZED=1 ./tests/kernels_tests --gtest_brief=1
+
 # The tokenizer differential test's live oracle: transformers.js and the tokenizers library's Node binding
 # (tests/tokenizer/js, offline once installed). Without npm the committed golden file is used.
 tokenizer-oracle:
@@ -60,10 +69,10 @@ test-jinja-diff: build
 	cd tests/tokenizer/js-jinja && npm ci --no-audit --no-fund --silent --ignore-scripts && \
 	  NLM_BINARY="$(abspath $(BUILD))/nativelm" npm test
 
-test: test-tokenizer-diff test-jinja-diff test-release test-ts test-asan test-arm64
+test: test-tokenizer-diff test-jinja-diff test-release test-ts test-asan test-arm64 test-avx512emu
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(EMU_BUILD)

@@ -1,5 +1,6 @@
 // Kernel throughput next to the machine's own ceilings and OpenBLAS:
 //   ceiling/fma_peak      GFLOP/s of independent FMAs (AVX2 ymm) on every pool thread
+//   ceiling/fma_peak_avx512  the same with zmm FMAs (AVX-512 CPUs only): the ceiling of the avx512 GEMMs
 //   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
@@ -52,6 +53,19 @@ __attribute__((target("avx2,fma"))) float fma_loop(int64_t iters) {
   _mm256_storeu_ps(out, s);
   return out[0];
 }
+__attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iters) {
+  __m512 a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm512_set1_ps(0.1f * i);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 10; ++i) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm512_add_ps(s, a[i]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0] + out[15];
+}
 __attribute__((target("avx2,fma"))) float sum_avx2(const float* p, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   for (int64_t i = 0; i < n; i += 32) {
@@ -75,6 +89,18 @@ void BM_FmaPeak(benchmark::State& st) {
   st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 8 * 2 * nt * st.iterations() / 1e9,
                                               benchmark::Counter::kIsRate);
 }
+
+#if defined(__x86_64__)
+void BM_FmaPeakAvx512(benchmark::State& st) {
+  const int64_t iters = 1 << 22;
+  const int nt = nlm::core::n_threads();
+  for (auto _ : st) {
+    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop_avx512(iters)); });
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 16 * 2 * nt * st.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+#endif
 
 void BM_ReadBw(benchmark::State& st) {
   const int64_t n = int64_t{64} << 20;  // 256 MiB of floats
@@ -156,6 +182,11 @@ void gemv(benchmark::State& st, k::Isa isa, DType t, int64_t K, int64_t N, bool 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RegisterBenchmark("ceiling/fma_peak", BM_FmaPeak)->UseRealTime();
+#if defined(__x86_64__)
+  if (k::isa_supported(k::Isa::kAvx512)) {
+    benchmark::RegisterBenchmark("ceiling/fma_peak_avx512", BM_FmaPeakAvx512)->UseRealTime();
+  }
+#endif
   benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw)->UseRealTime();
   const struct { int64_t M, K, N; } gemm_shapes[] = {{2048, 384, 1536}, {2048, 768, 3072}};
   for (auto s : gemm_shapes) {

@@ -3,6 +3,8 @@
 //   llm_bench                                   the three built-in shapes with random F16 weights
 //   llm_bench --model PATH [--model PATH2 ...]  real models (HF folder or GGUF), as `generate` loads them
 //   options: --shapes smollm2-135m,smollm2-360m,tinyllama-1.1b  --prompt 512  --gen 128
+//            --dtype f16|q8_0|q4_0|q4_K  the built-in shapes' matrix dtype (quantized from random F16-range
+//            values; norms stay F16)
 //
 // Prefill: one forward over a `--prompt`-token prompt (batches of 512). Decode: `--gen` single-token
 // forwards after it, greedy. Decode is memory bound: every token reads all weights once (plus the KV
@@ -20,6 +22,7 @@
 #include "core/arena.h"
 #include "core/f16.h"
 #include "core/thread_pool.h"
+#include "kernels/kernels.h"
 #include "models/decoder_model.h"
 #include "runtime/decoder_loader.h"
 #include "runtime/kv_cache.h"
@@ -31,26 +34,33 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// In-memory F16 tensors under HF names (random values, N(0, 0.02)-ish; norms 1).
-class RandomF16Source : public formats::TensorSource {
+// In-memory tensors under HF names: matrices random (N(0, 0.02)-ish) in the chosen dtype (F16, or an
+// int dtype quantized from them), norms F16 ones.
+class RandomSource : public formats::TensorSource {
  public:
+  explicit RandomSource(core::DType matrix_dtype) : dtype_(matrix_dtype) {}
   void add(const std::string& name, std::vector<int64_t> shape, bool ones, std::mt19937& rng) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    auto buf = std::make_shared<core::AlignedBuffer<uint16_t>>(static_cast<size_t>(n));
-    const uint16_t one = core::f32_to_f16(1.0f);
-    std::vector<uint16_t> table(4096);
+    const core::DType t = ones ? core::DType::kF16 : dtype_;
+    const int64_t cols = shape.back(), rows = n / cols, rb = core::dtype_row_bytes(t, cols);
+    auto buf = std::make_shared<core::AlignedBuffer<char>>(static_cast<size_t>(rows * rb));
+    std::vector<float> table(4096);
     std::normal_distribution<float> nd(0.f, 0.02f);
-    for (auto& t : table) t = core::f32_to_f16(nd(rng));
+    for (auto& v : table) v = nd(rng);
     uint32_t x = rng();
-    for (int64_t i = 0; i < n; ++i) {
-      x = x * 1664525u + 1013904223u;
-      (*buf)[static_cast<size_t>(i)] = ones ? one : table[x >> 20];
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (auto& v : row) {
+        x = x * 1664525u + 1013904223u;
+        v = ones ? 1.f : table[x >> 20];
+      }
+      kernels::quantize_row(row.data(), t, cols, buf->data() + r * rb);
     }
-    core::TensorView v(buf->data(), core::DType::kF16, {});
+    core::TensorView v(buf->data(), t, {});
     v.ndim = 0;
     for (int64_t d : shape) v.shape[static_cast<size_t>(v.ndim++)] = d;
-    v.row_bytes = v.cols() * 2;
+    v.row_bytes = rb;
     tensors_[name] = {v, buf};
   }
   core::Result<core::TensorView> tensor(std::string_view name) const override {
@@ -64,10 +74,11 @@ class RandomF16Source : public formats::TensorSource {
     for (const auto& [k, v] : tensors_) out.push_back(k);
     return out;
   }
-  std::string describe() const override { return "random f16 weights"; }
+  std::string describe() const override { return "random weights"; }
 
  private:
-  std::map<std::string, std::pair<core::TensorView, std::shared_ptr<core::AlignedBuffer<uint16_t>>>> tensors_;
+  core::DType dtype_;
+  std::map<std::string, std::pair<core::TensorView, std::shared_ptr<core::AlignedBuffer<char>>>> tensors_;
 };
 
 struct Shape {
@@ -82,9 +93,9 @@ constexpr Shape kShapes[] = {
     {"tinyllama-1.1b", 2048, 5632, 22, 32, 4, 32000, false},
 };
 
-core::Result<std::unique_ptr<models::DecoderModel>> random_model(const Shape& s) {
+core::Result<std::unique_ptr<models::DecoderModel>> random_model(const Shape& s, core::DType dtype) {
   std::mt19937 rng(42);
-  auto src = std::make_shared<RandomF16Source>();
+  auto src = std::make_shared<RandomSource>(dtype);
   const int64_t hd = s.hidden / s.heads;
   src->add("model.embed_tokens.weight", {s.vocab, s.hidden}, false, rng);
   src->add("model.norm.weight", {s.hidden}, true, rng);
@@ -169,12 +180,23 @@ void run(const std::string& name, const models::DecoderModel& m, int64_t n_promp
   std::fflush(stdout);
 }
 
+bool parse_dtype(const std::string& name, core::DType* out) {
+  for (core::DType t : {core::DType::kF16, core::DType::kQ8_0, core::DType::kQ4_0, core::DType::kQ4_K}) {
+    if (name == core::dtype_info(t).name) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> paths;
   std::string shapes = "smollm2-135m,smollm2-360m,tinyllama-1.1b";
   int64_t n_prompt = 512, n_gen = 128;
+  core::DType dtype = core::DType::kF16;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -182,8 +204,9 @@ int main(int argc, char** argv) {
     else if (a == "--shapes" && has_value) shapes = argv[++i];
     else if (a == "--prompt" && has_value) n_prompt = std::max(1L, std::atol(argv[++i]));
     else if (a == "--gen" && has_value) n_gen = std::max(1L, std::atol(argv[++i]));
+    else if (a == "--dtype" && has_value && parse_dtype(argv[i + 1], &dtype)) ++i;
     else {
-      std::fprintf(stderr, "usage: llm_bench [--model PATH]... [--shapes a,b] [--prompt N] [--gen N]\n");
+      std::fprintf(stderr, "usage: llm_bench [--model PATH]... [--shapes a,b] [--prompt N] [--gen N] [--dtype T]\n");
       return 2;
     }
   }
@@ -206,7 +229,7 @@ int main(int argc, char** argv) {
   }
   for (const Shape& s : kShapes) {
     if (shapes.find(s.name) == std::string::npos) continue;
-    auto m = random_model(s);
+    auto m = random_model(s, dtype);
     if (!m.is_ok()) {
       std::fprintf(stderr, "%s: %s\n", s.name, m.status().message().c_str());
       continue;

@@ -12,13 +12,11 @@ namespace nlm::kernels {
 namespace cpu {
 #if !defined(__x86_64__) || defined(NLM_NO_X86_KERNELS)
 const IsaKernels* avx2_kernels() { return nullptr; }
+const IsaKernels* avx512_kernels() { return nullptr; }
 #endif
 #if !defined(__aarch64__)
 const IsaKernels* neon_kernels() { return nullptr; }
 #endif
-// No AVX-512 kernels yet: the development machine (AMD Zen 3) cannot execute them, and untested SIMD
-// code is not shipped. AVX-512 CPUs run the AVX2 table (reported as "avx2").
-const IsaKernels* avx512_kernels() { return nullptr; }
 }  // namespace cpu
 
 namespace {
@@ -39,6 +37,9 @@ bool cpu_runs(Isa isa) {
     case Isa::kPortable: return true;
     case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
     case Isa::kAvx512:
+#ifdef NLM_AVX512_EMULATE  // test builds: the AVX-512 table on scalar stand-ins (cpu/avx512_emu.h)
+      return f.avx2 && f.fma && f.f16c;
+#endif
       return f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
     case Isa::kNeon: return f.neon && f.dotprod;  // ops_neon.cpp is built with +dotprod
   }
@@ -54,11 +55,14 @@ struct Merged {
 const cpu::IsaKernels* merged_table(Isa isa) {
   static Merged merged = [] {
     Merged m;
-    const auto& base = cpu::portable_kernels();
     for (Isa i : {Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
       const cpu::IsaKernels* t = raw_table(i);
       if (!t) continue;
       cpu::IsaKernels k = *t;
+      // AVX-512 builds on the AVX2 table (every AVX-512 CPU runs it), the others on the portable one.
+      const cpu::IsaKernels& base = i == Isa::kAvx512 && m.ready[static_cast<int>(Isa::kAvx2)]
+                                        ? m.table[static_cast<int>(Isa::kAvx2)]
+                                        : cpu::portable_kernels();
 #define NLM_FILL(f) \
   if (!k.f) k.f = base.f
       NLM_FILL(dot_float);
@@ -79,6 +83,7 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       NLM_FILL(pack_a);
       NLM_FILL(pack_b);
       NLM_FILL(gemm_packed);
+      NLM_FILL(gemm_int8);  // may stay null
 #undef NLM_FILL
       m.table[static_cast<int>(i)] = k;
       m.ready[static_cast<int>(i)] = true;

@@ -47,8 +47,11 @@ bool is_weight_dtype(DType t);
 // q6_K, a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127,
 // round to nearest even) and the dot products run in integers, so results differ from f32 math by that
 // rounding. M >= kGemmMinRows runs the blocked, packed f32 GEMM: weights of any dtype are decoded
-// exactly to f32 panels and activations are used as they are.
+// exactly to f32 panels and activations are used as they are — except where gemm_runs_int8(w.dtype)
+// and the view carries no gemm_panels: then the GEMM runs in int8 with activations quantized as above.
 inline constexpr int64_t kGemmMinRows = 16;
+// True when the active ISA has an int8 GEMM for weights of dtype t (AVX-512 VNNI: q8_0 and q4_0).
+bool gemm_runs_int8(DType t);
 void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx = 0,
             int64_t ldy = 0);
 

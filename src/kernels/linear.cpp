@@ -45,6 +45,24 @@ ActScratch& act_scratch(int64_t M, int64_t K) {
   return s;
 }
 
+// The M rows of x quantized to int8 for weights of dtype t (rows split over the pool), in the calling
+// thread's scratch.
+cpu::ActRows quantize_rows(const cpu::IsaKernels& kt, const float* x, int64_t M, int64_t ldx, int64_t K, DType t) {
+  const int64_t nb = K / 32;
+  ActScratch& s = act_scratch(M, K);
+  int8_t* const qs = s.qs.data();  // by pointer: inside the tasks `s` would name the worker's own
+  float* const d = s.d.data();
+  int32_t* const sum = s.sum.data();
+  core::parallel_for(M, [&](int64_t m, int) {
+    kt.quantize_act(x + m * ldx, K, qs + m * K, d + m * nb, sum + m * nb, quant::act_group(t));
+  });
+  return cpu::ActRows{qs, d, sum, K};
+}
+
+bool int8_gemm_dtype(const cpu::IsaKernels& kt, DType t) {
+  return kt.gemm_int8 != nullptr && (t == DType::kQ8_0 || t == DType::kQ4_0);
+}
+
 void check_weight(const TensorView& w) {
   NLM_CHECK_MSG(w.data != nullptr && w.ndim >= 1, "[kernels] weight view is empty");
   NLM_CHECK_MSG(is_weight_dtype(w.dtype), "[kernels] unsupported weight dtype");
@@ -117,7 +135,24 @@ void gemm(const float* x, int64_t M, int64_t ldx, const TensorView& w, float* y,
   });
 }
 
+// y = x · Wᵀ in int8 (kt.gemm_int8): x quantized once, then groups of 16-row weight panels split over
+// the pool, each task repacking its panels (at most 8: about 440 KiB at K = 3072, held in L2).
+void gemm_int8(const cpu::IsaKernels& kt, const float* x, int64_t M, int64_t ldx, const TensorView& w, float* y,
+               int64_t ldy) {
+  const int64_t N = w.rows(), K = w.cols();
+  const cpu::ActRows xq = quantize_rows(kt, x, M, ldx, K, w.dtype);
+  const int64_t n_panels = (N + cpu::kPackNR - 1) / cpu::kPackNR;
+  const int64_t per_task = std::clamp<int64_t>(n_panels / (3 * core::n_threads()), 1, 8);
+  const char* wd = static_cast<const char*>(w.data);
+  core::parallel_for((n_panels + per_task - 1) / per_task, [&](int64_t t, int) {
+    const int64_t n0 = t * per_task * cpu::kPackNR, nr = std::min(N, n0 + per_task * cpu::kPackNR) - n0;
+    kt.gemm_int8(w.dtype, xq, M, wd + n0 * w.row_bytes, w.row_bytes, nr, y + n0, ldy);
+  });
+}
+
 }  // namespace
+
+bool gemm_runs_int8(DType t) { return int8_gemm_dtype(cpu::active_kernels(), t); }
 
 core::AlignedBuffer<float> pack_gemm_panels(const TensorView& w) {
   check_weight(w);
@@ -148,18 +183,16 @@ void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, f
   const int64_t m_tile = M == 1 ? 1 : 64;
   const int64_t n_tile = rows_per_task(N, M, rb);
   const int64_t n_mt = (M + m_tile - 1) / m_tile, n_nt = (N + n_tile - 1) / n_tile;
-  if (M >= kGemmMinRows) {
+  if (M >= kGemmMinRows && !w.gemm_panels && int8_gemm_dtype(kt, w.dtype)) {
+    gemm_int8(kt, x, M, ldx, w, y, ldy);
+  } else if (M >= kGemmMinRows) {
     gemm(x, M, ldx, w, y, ldy);
   } else if (is_int_dtype(w.dtype)) {
     const int64_t nb = K / 32;
-    ActScratch& s = act_scratch(M, K);
-    core::parallel_for(M, [&](int64_t m, int) {
-      kt.quantize_act(x + m * ldx, K, s.qs.data() + m * K, s.d.data() + m * nb, s.sum.data() + m * nb,
-                      quant::act_group(w.dtype));
-    });
+    const cpu::ActRows xq = quantize_rows(kt, x, M, ldx, K, w.dtype);
     core::parallel_for(n_mt * n_nt, [&](int64_t t, int) {
       const int64_t m0 = (t % n_mt) * m_tile, n0 = (t / n_mt) * n_tile;
-      const cpu::ActRows a{s.qs.data() + m0 * K, s.d.data() + m0 * nb, s.sum.data() + m0 * nb, K};
+      const cpu::ActRows a{xq.qs + m0 * K, xq.d + m0 * nb, xq.sum + m0 * nb, K};
       kt.dot_quant(w.dtype, a, std::min(m_tile, M - m0), wd + n0 * rb, rb, std::min(n_tile, N - n0),
                    y + m0 * ldy + n0, ldy);
     });

@@ -2,7 +2,8 @@
 // Tolerances (from floating-point error analysis, not tuned):
 // - f32/f16/bf16 weights: the kernel sums K products in f32 in some order; |ŷ − y| ≤ γ_K·Σ|x||w| with
 //   γ_K ≈ K·u (u = 2^-24), the classic bound for any summation order. Bias adds one more rounding.
-// - Quantized weights: activations are rounded to int8 per 32-block (step d_b = max|x_b|/127, error
+// - Quantized weights on the GEMV path (M < kGemmMinRows) and the int8 GEMM (gemm_runs_int8): activations
+//   are rounded to int8 per 32-block (step d_b = max|x_b|/127, error
 //   ≤ d_b/2 per element), so |ŷ − y| ≤ Σ_b d_b/2 · Σ_{k∈b}|w_k| + γ_K·Σ|x||w|. A second, tight check
 //   compares with the exact product of the dequantized weights and dequantized activations: only f32
 //   rounding of the per-block terms remains (γ_K on Σ|x̂||ŵ|).
@@ -80,6 +81,8 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
     }
   }
   for_each_isa([&](Isa) {
+    // Activations are quantized on the GEMV path, and on the int8 GEMM where the ISA has one.
+    const bool int8_acts = is_int(t) && (M < kGemmMinRows || (gemm_runs_int8(t) && !packed));
     Floats y(M * ldy);
     std::fill(y.data(), y.data() + M * ldy, -7.f);
     matmul(x.data(), M, w.view, b, y.data(), ldx, ldy);
@@ -91,7 +94,7 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
         double abs_hat = abs_sum;
         for (int64_t k = 0; k < K; ++k) {
           abs_sum += std::fabs(xm[k] * wr[k]);
-          if (is_int(t) && M < kGemmMinRows) {
+          if (int8_acts) {
             act_err += dblk[m * (K / 32) + k / 32] / 2 * std::fabs(wr[k]);
             exact_hat += static_cast<double>(xhat[m * K + k]) * wr[k];
             abs_hat += std::fabs(xhat[m * K + k] * wr[k]);
@@ -101,7 +104,7 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
         const double got = y[m * ldy + n];
         ASSERT_NEAR(got, ref[m * ldy + n], act_err * (1 + gamma) + gamma * abs_sum + 1e-30)
             << "m=" << m << " n=" << n;
-        if (is_int(t) && M < kGemmMinRows) {  // the int8 path: exact integer sums, then f32 scaling
+        if (int8_acts) {  // the int8 path: exact integer sums, then f32 scaling
           ASSERT_NEAR(got, exact_hat, gamma * abs_hat + 1e-30) << "m=" << m << " n=" << n;
         }
       }
@@ -167,6 +170,9 @@ TEST(Matmul, LargeShapes) {
   check_matmul(DType::kQ8_0, 3, N, 1024, false, 301);
   check_matmul(DType::kQ4_K, 2, N, 1024, false, 302);
   check_matmul(DType::kF16, 33, N, 256 + 7, false, 303);
+  // The int8 GEMM where the ISA has one: several row groups of 8 plus a tail, several tasks.
+  check_matmul(DType::kQ8_0, 45, N, 768, true, 304);
+  check_matmul(DType::kQ4_0, 21, N, 1024, false, 305);
 }
 
 TEST(EmbedRows, EveryDtypeMatchesDequantize) {

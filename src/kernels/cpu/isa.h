@@ -1,7 +1,8 @@
 #pragma once
 // The per-ISA kernel table behind kernels.h. One table per instruction set (portable C++, AVX2+FMA,
 // AVX-512); dispatch.cpp picks one at start-up. Entries a table leaves null fall back to the portable
-// table's. Nothing outside src/kernels sees this header.
+// table's (AVX-512: to the AVX2 table's). Tables are constants, so asking for one runs none of its
+// ISA's instructions. Nothing outside src/kernels sees this header.
 #include <cstdint>
 
 #include "core/dtype.h"
@@ -60,6 +61,10 @@ struct IsaKernels {
   void (*pack_a)(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap);
   void (*pack_b)(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
   void (*gemm_packed)(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
+  // Int8 GEMM for q8_0 and q4_0 weights (null where the ISA has none): the same sums as dot_quant, for
+  // any M, with the weight rows repacked per call for the ISA's int8 dot instruction. Single-threaded.
+  void (*gemm_int8)(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
+                    float* out, int64_t ldo);
 };
 
 enum UnaryOp { kOpGelu, kOpGeluTanh, kOpSilu };
@@ -70,7 +75,7 @@ const IsaKernels* avx2_kernels();    // null when not compiled in
 const IsaKernels* avx512_kernels();  // null when not compiled in
 const IsaKernels* neon_kernels();    // null when not compiled in (x86)
 
-// The active table (dispatch.cpp), every entry non-null.
+// The active table (dispatch.cpp), every entry non-null except gemm_int8.
 const IsaKernels& active_kernels();
 
 }  // namespace nlm::kernels::cpu

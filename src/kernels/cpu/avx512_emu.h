@@ -1,0 +1,119 @@
+#pragma once
+// Test builds only (NLM_AVX512_EMULATE): scalar stand-ins for the AVX-512 intrinsics the *_avx512.cpp
+// files use, so their logic runs and is tested on CPUs without AVX-512 (this project's CI machine).
+// Each function follows Intel's pseudo-code for the intrinsic of the same name. Declared inside the
+// kernel's namespace, they hide the real intrinsics for its unqualified calls; an intrinsic missing
+// here is a compile error (the real one needs -mavx512f), never a silent fallback. They are kept out
+// of line: inlined, their loops made the unrolled micro-kernels slow to compile. The real
+// instructions are checked on AVX-512 hardware when one is lent (docs/performance.md).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#ifndef NLM_AVX512_EMULATE
+#error "avx512_emu.h is for NLM_AVX512_EMULATE test builds"
+#endif
+
+namespace nlm::kernels::cpu::avx512 {
+
+template <typename T, typename V>
+inline void emu_lanes(const V& v, T* out) {
+  static_assert(sizeof(V) == 64);
+  std::memcpy(out, &v, 64);
+}
+template <typename V, typename T>
+inline V emu_vec(const T* in) {
+  V v;
+  std::memcpy(&v, in, 64);
+  return v;
+}
+
+[[gnu::noinline]] inline __m512 _mm512_setzero_ps() {
+  const float z[16] = {};
+  return emu_vec<__m512>(z);
+}
+[[gnu::noinline]] inline __m512i _mm512_setzero_si512() {
+  const int32_t z[16] = {};
+  return emu_vec<__m512i>(z);
+}
+[[gnu::noinline]] inline __m512 _mm512_set1_ps(float a) {
+  float r[16];
+  for (float& x : r) x = a;
+  return emu_vec<__m512>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_set1_epi32(int a) {
+  int32_t r[16];
+  for (int32_t& x : r) x = a;
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512 _mm512_loadu_ps(const void* p) { return emu_vec<__m512>(static_cast<const float*>(p)); }
+[[gnu::noinline]] inline __m512i _mm512_loadu_si512(const void* p) { return emu_vec<__m512i>(static_cast<const char*>(p)); }
+[[gnu::noinline]] inline void _mm512_storeu_ps(void* p, __m512 a) { std::memcpy(p, &a, 64); }
+
+// Lanes whose mask bit is clear are neither read nor written (no fault past the end of a buffer).
+[[gnu::noinline]] inline __m512 _mm512_maskz_loadu_ps(__mmask16 k, const void* p) {
+  float r[16] = {};
+  for (int i = 0; i < 16; ++i) {
+    if (k >> i & 1) r[i] = static_cast<const float*>(p)[i];
+  }
+  return emu_vec<__m512>(r);
+}
+[[gnu::noinline]] inline void _mm512_mask_storeu_ps(void* p, __mmask16 k, __m512 a) {
+  float v[16];
+  emu_lanes(a, v);
+  for (int i = 0; i < 16; ++i) {
+    if (k >> i & 1) static_cast<float*>(p)[i] = v[i];
+  }
+}
+
+template <typename F>
+[[gnu::noinline]] inline __m512 emu_map2(__m512 a, __m512 b, F f) {
+  float x[16], y[16];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 16; ++i) x[i] = f(x[i], y[i]);
+  return emu_vec<__m512>(x);
+}
+[[gnu::noinline]] inline __m512 _mm512_add_ps(__m512 a, __m512 b) {
+  return emu_map2(a, b, [](float x, float y) { return x + y; });
+}
+[[gnu::noinline]] inline __m512 _mm512_mul_ps(__m512 a, __m512 b) {
+  return emu_map2(a, b, [](float x, float y) { return x * y; });
+}
+[[gnu::noinline]] inline __m512 _mm512_fmadd_ps(__m512 a, __m512 b, __m512 c) {
+  float x[16], y[16], z[16];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  emu_lanes(c, z);
+  for (int i = 0; i < 16; ++i) x[i] = std::fma(x[i], y[i], z[i]);
+  return emu_vec<__m512>(x);
+}
+
+[[gnu::noinline]] inline __m512 _mm512_cvtepi32_ps(__m512i a) {  // round to nearest even, as the default MXCSR
+  int32_t v[16];
+  float r[16];
+  emu_lanes(a, v);
+  for (int i = 0; i < 16; ++i) r[i] = static_cast<float>(v[i]);
+  return emu_vec<__m512>(r);
+}
+
+// VPDPBUSD: each 32-bit lane of src plus the four products of a's unsigned bytes with b's signed bytes
+// in that lane (wrapping, no saturation).
+[[gnu::noinline]] inline __m512i _mm512_dpbusd_epi32(__m512i src, __m512i a, __m512i b) {
+  int32_t s[16];
+  uint8_t ua[64];
+  int8_t sb[64];
+  emu_lanes(src, s);
+  emu_lanes(a, ua);
+  emu_lanes(b, sb);
+  for (int i = 0; i < 16; ++i) {
+    int64_t acc = s[i];
+    for (int j = 0; j < 4; ++j) acc += int32_t{ua[4 * i + j]} * int32_t{sb[4 * i + j]};
+    s[i] = static_cast<int32_t>(static_cast<uint32_t>(acc));
+  }
+  return emu_vec<__m512i>(s);
+}
+
+}  // namespace nlm::kernels::cpu::avx512
