@@ -173,6 +173,9 @@ TEST(Matmul, LargeShapes) {
   // The int8 GEMM where the ISA has one: several row groups of 8 plus a tail, several tasks.
   check_matmul(DType::kQ8_0, 45, N, 768, true, 304);
   check_matmul(DType::kQ4_0, 21, N, 1024, false, 305);
+  // Enough 16-row weight panels (101) that every task gets several, even on 16 threads: the int8 GEMM's
+  // two-panel tiles and its odd last panel.
+  check_matmul(DType::kQ8_0, 21, 1605, 64, false, 306);
 }
 
 TEST(EmbedRows, EveryDtypeMatchesDequantize) {

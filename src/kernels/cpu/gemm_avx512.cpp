@@ -1,12 +1,15 @@
 // AVX-512 (F, BW, VL, DQ, VNNI) table: the AVX2 table with the two GEMMs that gain most from 512-bit
 // registers and VNNI.
-// - f32: the packed layouts of isa.h; a 6×32 micro-kernel on pairs of 16-column B panels (12 zmm
-//   accumulators, one per row and panel), a 6×16 one for a last odd panel, masked edge stores.
+// - f32: the packed layouts of isa.h; a 12×32 micro-kernel on two 6-row A panels × two 16-column B
+//   panels (24 zmm accumulators), 6×32 and 6×16 ones at the grid's edges, masked edge stores. On a
+//   Sapphire Rapids VM (2 threads) 12×32 measured 183 GFLOP/s at 2048x768x3072 against 131–195 for
+//   6×32 alone; splitting k-blocks to 192 (B slice in L1) gained nothing (docs/performance.md).
 // - int8 (q8_0 and q4_0 weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
 //   weights are stored as w + 128 (unsigned) and activations stay signed; Σ(w + 128)·a over a 32-block
 //   exceeds Σw·a by 128·Σa, which the activation quantizer already provides (ActRows::sum), so each
-//   block's accumulator starts at −128·Σa. One block of a row pair costs 8 VPDPBUSD + convert, scale
-//   and FMA, against 32 f32 FMAs for the same products.
+//   block's accumulator starts at −128·Σa. One 32-block of one row and 16 columns costs 8 VPDPBUSD +
+//   convert, scale and FMA, against 32 f32 FMAs for the same products. Tile: 4 rows × 2 panels (each
+//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -96,12 +99,66 @@ void micro32(int64_t kc, const float* ap, const float* bp, const float* bq, floa
   }
 }
 
+// C[12, 32] (+)= A (two 6-row panels, a_next floats apart) · [Bp | Bq] over kc: 24 zmm accumulators, so
+// each B vector feeds 12 FMAs and each broadcast 2 (mr > 6, nr > 16).
+#define NLM_ROW2(i, ai)                                   \
+  x = _mm512_set1_ps(ai);                                 \
+  c##i##0 = _mm512_fmadd_ps(x, b0, c##i##0);              \
+  c##i##1 = _mm512_fmadd_ps(x, b1, c##i##1)
+void micro12x32(int64_t kc, const float* ap, int64_t a_next, const float* bp, const float* bq, float* c,
+                int64_t ldc, int64_t mr, int64_t nr, bool accumulate) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00,
+         c81 = c00, c90 = c00, c91 = c00, cA0 = c00, cA1 = c00, cB0 = c00, cB1 = c00;
+  const float* aq = ap + a_next;
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* a = ap + k * kMR;
+    const float* a2 = aq + k * kMR;
+    const __m512 b0 = _mm512_loadu_ps(bp + k * kNR), b1 = _mm512_loadu_ps(bq + k * kNR);
+    __m512 x;
+    NLM_ROW2(0, a[0]);
+    NLM_ROW2(1, a[1]);
+    NLM_ROW2(2, a[2]);
+    NLM_ROW2(3, a[3]);
+    NLM_ROW2(4, a[4]);
+    NLM_ROW2(5, a[5]);
+    NLM_ROW2(6, a2[0]);
+    NLM_ROW2(7, a2[1]);
+    NLM_ROW2(8, a2[2]);
+    NLM_ROW2(9, a2[3]);
+    NLM_ROW2(A, a2[4]);
+    NLM_ROW2(B, a2[5]);
+  }
+  const __m512 rows[12][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51},
+                              {c60, c61}, {c70, c71}, {c80, c81}, {c90, c91}, {cA0, cA1}, {cB0, cB1}};
+  for (int64_t i = 0; i < std::min<int64_t>(mr, 12); ++i) {
+    store_row(c + i * ldc, rows[i][0], kNR, accumulate);
+    store_row(c + i * ldc + kNR, rows[i][1], nr - kNR, accumulate);
+  }
+}
+#undef NLM_ROW2
+
+// C[6·rp, 16·np] (+)= rp A panels · np B panels (gemm_blocked.h's wide micro-kernel interface).
+void micro(int64_t rp, int64_t np, int64_t kc, const float* ap, int64_t a_next, const float* bp, const float* bq,
+           float* c, int64_t ldc, int64_t mr, int64_t nr, bool accumulate) {
+  if (rp == 2 && np == 2) return micro12x32(kc, ap, a_next, bp, bq, c, ldc, mr, nr, accumulate);
+  for (int64_t r = 0; r < rp; ++r) {  // edges of the grid: 6-row strips
+    const int64_t m = std::min(kMR, mr - r * kMR);
+    if (np == 2) {
+      micro32(kc, ap + r * a_next, bp, bq, c + r * kMR * ldc, ldc, m, nr, accumulate);
+    } else {
+      micro16(kc, ap + r * a_next, bp, c + r * kMR * ldc, ldc, m, nr, accumulate);
+    }
+  }
+}
+
 // ---- int8 GEMM ----
 
 // One packed 32-block of 16 weight rows: the values + 128 as unsigned bytes, [j < 8][row < 16][4] (lane
 // `row` of the j-th vector holds k = 4j .. 4j+3), then the 16 rows' scales as f32.
 constexpr int64_t kI8Block = 8 * 64 + 16 * 4;
-constexpr int kI8Rows = 8;  // activation rows per micro-kernel call
+constexpr int kI8Rows = 4, kI8Panels = 2;  // activation rows and weight panels per micro-kernel call
 
 // One weight block as 32 signed values; returns its scale.
 float decode_block(DType t, const char* blk, int8_t* v) {
@@ -134,48 +191,71 @@ void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb,
   }
 }
 
-// out[i, 0..nr) = activation rows m0 .. m0+MR of x times one packed panel (nb blocks).
-template <int MR>
-void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, float* out, int64_t ldo, int64_t nr) {
+// out[i, 0..nr) = activation rows m0 .. m0+MR of x times NP packed panels (nb blocks each, bp_next
+// bytes apart).
+template <int MR, int NP>
+void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64_t bp_next, float* out, int64_t ldo,
+              int64_t nr) {
   const int8_t* a = x.qs + m0 * x.K;
   const float* ad = x.d + m0 * nb;
   const int32_t* as = x.sum + m0 * nb;
-  __m512 f[MR];
+  __m512 f[MR][NP];
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) f[i] = _mm512_setzero_ps();
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) f[i][p] = _mm512_setzero_ps();
+  }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = bp + b * kI8Block;
-    __m512i s[MR];
+    __m512i s[MR][NP];
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) s[i] = _mm512_set1_epi32(-128 * as[i * nb + b]);
+    for (int i = 0; i < MR; ++i) {
+      const __m512i init = _mm512_set1_epi32(-128 * as[i * nb + b]);
+#pragma GCC unroll 2
+      for (int p = 0; p < NP; ++p) s[i][p] = init;
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
-      const __m512i wv = _mm512_loadu_si512(blk + 64 * j);
+      __m512i wv[NP];
+#pragma GCC unroll 2
+      for (int p = 0; p < NP; ++p) wv[p] = _mm512_loadu_si512(blk + p * bp_next + 64 * j);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         int32_t q;
         std::memcpy(&q, a + i * x.K + b * 32 + 4 * j, 4);
-        s[i] = _mm512_dpbusd_epi32(s[i], wv, _mm512_set1_epi32(q));
+        const __m512i av = _mm512_set1_epi32(q);
+#pragma GCC unroll 2
+        for (int p = 0; p < NP; ++p) s[i][p] = _mm512_dpbusd_epi32(s[i][p], wv[p], av);
       }
     }
-    const __m512 dw = _mm512_loadu_ps(blk + 8 * 64);
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) {
+      const __m512 dw = _mm512_loadu_ps(blk + p * bp_next + 8 * 64);
 #pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      f[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i]), _mm512_mul_ps(dw, _mm512_set1_ps(ad[i * nb + b])), f[i]);
+      for (int i = 0; i < MR; ++i) {
+        f[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][p]), _mm512_mul_ps(dw, _mm512_set1_ps(ad[i * nb + b])),
+                                  f[i][p]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i) store_row(out + i * ldo, f[i], nr, false);
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) {
+      if (nr > p * kNR) store_row(out + i * ldo + p * kNR, f[i][p], nr - p * kNR, false);
+    }
+  }
 }
 
-using MicroI8 = void (*)(const ActRows&, int64_t, int64_t, const uint8_t*, float*, int64_t, int64_t);
-constexpr MicroI8 kMicroI8[kI8Rows + 1] = {nullptr,      micro_i8<1>, micro_i8<2>, micro_i8<3>, micro_i8<4>,
-                                           micro_i8<5>, micro_i8<6>, micro_i8<7>, micro_i8<8>};
+using MicroI8 = void (*)(const ActRows&, int64_t, int64_t, const uint8_t*, int64_t, float*, int64_t, int64_t);
+constexpr MicroI8 kMicroI8[kI8Panels][kI8Rows + 1] = {
+    {nullptr, micro_i8<1, 1>, micro_i8<2, 1>, micro_i8<3, 1>, micro_i8<4, 1>},
+    {nullptr, micro_i8<1, 2>, micro_i8<2, 2>, micro_i8<3, 2>, micro_i8<4, 2>}};
 
 }  // namespace
 
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc) {
-  gemm_packed_blocked<micro16, micro32>(ap, M, K, bp, N, c, ldc);
+  gemm_packed_blocked<micro, 2, 2>(ap, M, K, bp, N, c, ldc);
 }
 
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
@@ -191,7 +271,7 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
 }
 
 // The weight rows are packed once per call (all of them: callers pass a few panels' worth, which stay
-// in L2), then each group of 8 activation rows sweeps every panel while its bytes sit in L1.
+// in L2), then each group of 4 activation rows sweeps every panel while its bytes sit in L1.
 void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo) {
   const int64_t nb = x.K / 32, n_panels = (n_rows + kNR - 1) / kNR;
@@ -201,11 +281,14 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     pack_i8_panel(wt, w + p * kNR * w_rb, w_rb, std::min(kNR, n_rows - p * kNR), nb,
                   packed.data() + p * nb * kI8Block);
   }
+  const int64_t pb = nb * kI8Block;
   for (int64_t m0 = 0; m0 < M; m0 += kI8Rows) {
-    const MicroI8 micro = kMicroI8[std::min<int64_t>(kI8Rows, M - m0)];
-    for (int64_t p = 0; p < n_panels; ++p) {
-      micro(x, m0, nb, packed.data() + p * nb * kI8Block, out + m0 * ldo + p * kNR, ldo,
-            std::min(kNR, n_rows - p * kNR));
+    const int64_t mr = std::min<int64_t>(kI8Rows, M - m0);
+    for (int64_t p = 0; p < n_panels;) {
+      const int64_t np = std::min<int64_t>(kI8Panels, n_panels - p);
+      kMicroI8[np - 1][mr](x, m0, nb, packed.data() + p * pb, pb, out + m0 * ldo + p * kNR, ldo,
+                           std::min(kNR * np, n_rows - p * kNR));
+      p += np;
     }
   }
 }
