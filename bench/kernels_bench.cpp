@@ -1,6 +1,8 @@
 // Kernel throughput next to the machine's own ceilings and OpenBLAS:
 //   ceiling/fma_peak      GFLOP/s of independent FMAs (AVX2 ymm) on every pool thread
-//   ceiling/fma_peak_avx512  the same with zmm FMAs (AVX-512 CPUs only): the ceiling of the avx512 GEMMs
+//   ceiling/fma_peak_avx512  the same with zmm FMAs (AVX-512 CPUs only): the ceiling of the avx512 f32 GEMM
+//   ceiling/vnni_peak_avx512 GOP/s of independent zmm VPDPBUSD (64 multiply-adds each, counted as 2 ops):
+//                            the ceiling of the avx512 int8 GEMM
 //   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
@@ -66,6 +68,19 @@ __attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iters) {
   _mm512_storeu_ps(out, s);
   return out[0] + out[15];
 }
+__attribute__((target("avx512f,avx512vnni"))) int vnni_loop_avx512(int64_t iters) {
+  __m512i a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm512_set1_epi32(i);
+  const __m512i u = _mm512_set1_epi8(3), v = _mm512_set1_epi8(-2);
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 10; ++i) a[i] = _mm512_dpbusd_epi32(a[i], u, v);
+  }
+  __m512i s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm512_add_epi32(s, a[i]);
+  int out[16];
+  _mm512_storeu_si512(out, s);
+  return out[0] + out[15];
+}
 __attribute__((target("avx2,fma"))) float sum_avx2(const float* p, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   for (int64_t i = 0; i < n; i += 32) {
@@ -99,6 +114,15 @@ void BM_FmaPeakAvx512(benchmark::State& st) {
   }
   st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 16 * 2 * nt * st.iterations() / 1e9,
                                               benchmark::Counter::kIsRate);
+}
+void BM_VnniPeakAvx512(benchmark::State& st) {
+  const int64_t iters = 1 << 22;
+  const int nt = nlm::core::n_threads();
+  for (auto _ : st) {
+    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(vnni_loop_avx512(iters)); });
+  }
+  st.counters["GOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 64 * 2 * nt * st.iterations() / 1e9,
+                                            benchmark::Counter::kIsRate);
 }
 #endif
 
@@ -185,6 +209,7 @@ int main(int argc, char** argv) {
 #if defined(__x86_64__)
   if (k::isa_supported(k::Isa::kAvx512)) {
     benchmark::RegisterBenchmark("ceiling/fma_peak_avx512", BM_FmaPeakAvx512)->UseRealTime();
+    benchmark::RegisterBenchmark("ceiling/vnni_peak_avx512", BM_VnniPeakAvx512)->UseRealTime();
   }
 #endif
   benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw)->UseRealTime();

@@ -192,7 +192,7 @@ void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb,
 }
 
 // out[i, 0..nr) = activation rows m0 .. m0+MR of x times NP packed panels (nb blocks each, bp_next
-// bytes apart).
+// bytes apart). x.sum holds each block's accumulator start, −128·Σa (gemm_int8 prepares it).
 template <int MR, int NP>
 void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64_t bp_next, float* out, int64_t ldo,
               int64_t nr) {
@@ -210,7 +210,7 @@ void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64
     __m512i s[MR][NP];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512i init = _mm512_set1_epi32(-128 * as[i * nb + b]);
+      const __m512i init = _mm512_set1_epi32(as[i * nb + b]);  // a broadcast load
 #pragma GCC unroll 2
       for (int p = 0; p < NP; ++p) s[i][p] = init;
     }
@@ -281,12 +281,16 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     pack_i8_panel(wt, w + p * kNR * w_rb, w_rb, std::min(kNR, n_rows - p * kNR), nb,
                   packed.data() + p * nb * kI8Block);
   }
+  thread_local core::AlignedBuffer<int32_t> start;
+  start.resize(static_cast<size_t>(M * nb));
+  for (int64_t i = 0; i < M * nb; ++i) start[i] = -128 * x.sum[i];
+  const ActRows xs{x.qs, x.d, start.data(), x.K};
   const int64_t pb = nb * kI8Block;
   for (int64_t m0 = 0; m0 < M; m0 += kI8Rows) {
     const int64_t mr = std::min<int64_t>(kI8Rows, M - m0);
     for (int64_t p = 0; p < n_panels;) {
       const int64_t np = std::min<int64_t>(kI8Panels, n_panels - p);
-      kMicroI8[np - 1][mr](x, m0, nb, packed.data() + p * pb, pb, out + m0 * ldo + p * kNR, ldo,
+      kMicroI8[np - 1][mr](xs, m0, nb, packed.data() + p * pb, pb, out + m0 * ldo + p * kNR, ldo,
                            std::min(kNR * np, n_rows - p * kNR));
       p += np;
     }
