@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/f16.h"
+
 #ifndef NLM_AVX512_EMULATE
 #error "avx512_emu.h is for NLM_AVX512_EMULATE test builds"
 #endif
@@ -114,6 +116,60 @@ template <typename F>
     s[i] = static_cast<int32_t>(static_cast<uint32_t>(acc));
   }
   return emu_vec<__m512i>(s);
+}
+
+[[gnu::noinline]] inline void _mm512_storeu_si512(void* p, __m512i a) { std::memcpy(p, &a, 64); }
+
+template <typename F>
+inline __m512i emu_map2_epi32(__m512i a, __m512i b, F f) {
+  uint32_t x[16], y[16];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 16; ++i) x[i] = f(x[i], y[i]);
+  return emu_vec<__m512i>(x);
+}
+[[gnu::noinline]] inline __m512i _mm512_add_epi32(__m512i a, __m512i b) {
+  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x + y; });
+}
+[[gnu::noinline]] inline __m512i _mm512_and_si512(__m512i a, __m512i b) {
+  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x & y; });
+}
+[[gnu::noinline]] inline __m512i _mm512_xor_si512(__m512i a, __m512i b) {
+  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x ^ y; });
+}
+[[gnu::noinline]] inline __m512i _mm512_srli_epi32(__m512i a, unsigned int n) {
+  return emu_map2_epi32(a, a, [n](uint32_t x, uint32_t) { return n > 31 ? 0u : x >> n; });
+}
+
+// VPGATHERDD: lane i = the dword at base + index[i]·scale (unaligned, sign-extended index).
+[[gnu::noinline]] inline __m512i _mm512_i32gather_epi32(__m512i index, void const* base, int scale) {
+  int32_t idx[16];
+  uint32_t r[16];
+  emu_lanes(index, idx);
+  for (int i = 0; i < 16; ++i) {
+    std::memcpy(&r[i], static_cast<const char*>(base) + static_cast<int64_t>(idx[i]) * scale, 4);
+  }
+  return emu_vec<__m512i>(r);
+}
+
+// VPMOVDW: each dword truncated to its low 16 bits.
+[[gnu::noinline]] inline __m256i _mm512_cvtepi32_epi16(__m512i a) {
+  uint32_t v[16];
+  uint16_t r[16];
+  emu_lanes(a, v);
+  for (int i = 0; i < 16; ++i) r[i] = static_cast<uint16_t>(v[i]);
+  __m256i out;
+  std::memcpy(&out, r, 32);
+  return out;
+}
+
+// VCVTPH2PS: 16 binary16 values to f32 (exact).
+[[gnu::noinline]] inline __m512 _mm512_cvtph_ps(__m256i a) {
+  uint16_t h[16];
+  float r[16];
+  std::memcpy(h, &a, 32);
+  for (int i = 0; i < 16; ++i) r[i] = core::f16_to_f32(h[i]);
+  return emu_vec<__m512>(r);
 }
 
 }  // namespace nlm::kernels::cpu::avx512

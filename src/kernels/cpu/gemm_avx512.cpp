@@ -176,8 +176,38 @@ float decode_block(DType t, const char* blk, int8_t* v) {
   return core::f16_to_f32(d);
 }
 
+// 16 full weight rows as nb packed blocks: the j-th vector of a block is one gather of dword j from
+// each row (the 16 × 8 dword transpose), the scales one gather of the rows' f16 d.
+void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* out) {
+  const int64_t bb = core::dtype_info(t).block_bytes;
+  int32_t offsets[kNR];
+  for (int r = 0; r < kNR; ++r) offsets[r] = static_cast<int32_t>(r * w_rb);
+  const __m512i rows = _mm512_loadu_si512(offsets);
+  const __m512i sign = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  const __m512i low4 = _mm512_set1_epi32(0x0F0F0F0F), bias4 = _mm512_set1_epi32(0x78787878);  // nibble + 120
+  for (int64_t b = 0; b < nb; ++b) {
+    const char* blk = w + b * bb;
+    uint8_t* o = out + b * kI8Block;
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m512i v;
+      if (t == DType::kQ8_0) {  // w + 128 = w ^ 0x80
+        v = _mm512_xor_si512(_mm512_i32gather_epi32(rows, blk + 2 + 4 * j, 1), sign);
+      } else {  // q4_0: k < 16 in the low nibbles of qs[k], k ≥ 16 in the high ones; w + 128 = nibble + 120
+        v = _mm512_i32gather_epi32(rows, blk + 2 + 4 * (j % 4), 1);
+        if (j >= 4) v = _mm512_srli_epi32(v, 4);
+        v = _mm512_add_epi32(_mm512_and_si512(v, low4), bias4);
+      }
+      _mm512_storeu_si512(o + 64 * j, v);
+    }
+    const __m512i d = _mm512_i32gather_epi32(rows, blk, 1);  // f16 d in each dword's low half
+    _mm512_storeu_ps(o + 8 * 64, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+  }
+}
+
 // Weight rows [0, nr) (nr ≤ 16; the rest get zero values and scales) as nb packed blocks.
 void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
+  if (nr == kNR) return pack_i8_panel16(t, w, w_rb, nb, out);
   const int64_t bb = core::dtype_info(t).block_bytes;
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* o = out + b * kI8Block;
