@@ -145,6 +145,7 @@ void micro(int64_t rp, int64_t np, int64_t kc, const float* ap, int64_t a_next, 
   if (rp == 2 && np == 2) return micro12x32(kc, ap, a_next, bp, bq, c, ldc, mr, nr, accumulate);
   for (int64_t r = 0; r < rp; ++r) {  // edges of the grid: 6-row strips
     const int64_t m = std::min(kMR, mr - r * kMR);
+    if (m <= 0) break;
     if (np == 2) {
       micro32(kc, ap + r * a_next, bp, bq, c + r * kMR * ldc, ldc, m, nr, accumulate);
     } else {
