@@ -6,7 +6,6 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-EMU_BUILD ?= build-avx512emu
 CMAKE_FLAGS ?=
 WERROR ?= ON
 
@@ -42,15 +41,12 @@ test-ts: build
 
 # The kernels' NEON path: cross-compiled with g++-aarch64-linux-gnu, run under qemu-aarch64.
 test-arm64: setup
-	bash tests/kernels/arm64/run_tests.sh
+	bash tests/kernels/standalone/run_tests.sh arm64
 
 # The AVX-512 kernels' logic on any x86-64 CPU: kernels_tests with the AVX-512 table compiled on scalar
 # stand-ins for its intrinsics (src/kernels/cpu/avx512_emu.h). Real AVX-512 hardware runs test-release.
 test-avx512emu: setup
-	cmake -S . -B $(EMU_BUILD) -DCMAKE_BUILD_TYPE=Release -DNLM_AVX512_EMULATE=ON -DNLM_WERROR=$(WERROR) \
-	  -DNLM_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
-	cmake --build $(EMU_BUILD) -j $(JOBS) --target kernels_tests
-	cd $(EMU_BUILD) && NLM_SANITIZED=1 ./tests/kernels_tests --gtest_brief=1
+	bash tests/kernels/standalone/run_tests.sh avx512emu
 
 # The tokenizer differential test's live oracle: transformers.js and the tokenizers library's Node binding
 # (tests/tokenizer/js, offline once installed). Without npm the committed golden file is used.
@@ -75,4 +71,4 @@ bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b; done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(EMU_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-arm64 build-avx512emu
