@@ -95,35 +95,23 @@ __attribute__((target("avx2,fma"))) float sum_avx2(const float* p, int64_t n) {
 }
 #endif
 
-void BM_FmaPeak(benchmark::State& st) {
+// Runs loop(iters) on every pool thread; ops_per_iter counts one iteration's operations on one thread.
+template <typename Loop>
+void run_peak(benchmark::State& st, Loop loop, double ops_per_iter, const char* counter) {
   const int64_t iters = 1 << 22;
   const int nt = nlm::core::n_threads();
   for (auto _ : st) {
-    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop(iters)); });
+    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(loop(iters)); });
   }
-  st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 8 * 2 * nt * st.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
-}
-
-#if defined(__x86_64__)
-void BM_FmaPeakAvx512(benchmark::State& st) {
-  const int64_t iters = 1 << 22;
-  const int nt = nlm::core::n_threads();
-  for (auto _ : st) {
-    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(fma_loop_avx512(iters)); });
-  }
-  st.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 16 * 2 * nt * st.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
-}
-void BM_VnniPeakAvx512(benchmark::State& st) {
-  const int64_t iters = 1 << 22;
-  const int nt = nlm::core::n_threads();
-  for (auto _ : st) {
-    nlm::core::parallel_for(nt, [&](int64_t, int) { benchmark::DoNotOptimize(vnni_loop_avx512(iters)); });
-  }
-  st.counters["GOP/s"] = benchmark::Counter(static_cast<double>(iters) * 10 * 64 * 2 * nt * st.iterations() / 1e9,
+  st.counters[counter] = benchmark::Counter(static_cast<double>(iters) * ops_per_iter * nt * st.iterations() / 1e9,
                                             benchmark::Counter::kIsRate);
 }
+
+void BM_FmaPeak(benchmark::State& st) { run_peak(st, fma_loop, 10 * 8 * 2, "GFLOP/s"); }
+
+#if defined(__x86_64__)
+void BM_FmaPeakAvx512(benchmark::State& st) { run_peak(st, fma_loop_avx512, 10 * 16 * 2, "GFLOP/s"); }
+void BM_VnniPeakAvx512(benchmark::State& st) { run_peak(st, vnni_loop_avx512, 10 * 64 * 2, "GOP/s"); }
 #endif
 
 void BM_ReadBw(benchmark::State& st) {

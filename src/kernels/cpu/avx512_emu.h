@@ -70,19 +70,20 @@ inline V emu_vec(const T* in) {
   }
 }
 
-template <typename F>
-[[gnu::noinline]] inline __m512 emu_map2(__m512 a, __m512 b, F f) {
-  float x[16], y[16];
+// Lane-wise f(a[i], b[i]) over 16 lanes of type L (float or uint32_t).
+template <typename L, typename V, typename F>
+inline V emu_map2(V a, V b, F f) {
+  L x[16], y[16];
   emu_lanes(a, x);
   emu_lanes(b, y);
   for (int i = 0; i < 16; ++i) x[i] = f(x[i], y[i]);
-  return emu_vec<__m512>(x);
+  return emu_vec<V>(x);
 }
 [[gnu::noinline]] inline __m512 _mm512_add_ps(__m512 a, __m512 b) {
-  return emu_map2(a, b, [](float x, float y) { return x + y; });
+  return emu_map2<float>(a, b, [](float x, float y) { return x + y; });
 }
 [[gnu::noinline]] inline __m512 _mm512_mul_ps(__m512 a, __m512 b) {
-  return emu_map2(a, b, [](float x, float y) { return x * y; });
+  return emu_map2<float>(a, b, [](float x, float y) { return x * y; });
 }
 [[gnu::noinline]] inline __m512 _mm512_fmadd_ps(__m512 a, __m512 b, __m512 c) {
   float x[16], y[16], z[16];
@@ -120,25 +121,17 @@ template <typename F>
 
 [[gnu::noinline]] inline void _mm512_storeu_si512(void* p, __m512i a) { std::memcpy(p, &a, 64); }
 
-template <typename F>
-inline __m512i emu_map2_epi32(__m512i a, __m512i b, F f) {
-  uint32_t x[16], y[16];
-  emu_lanes(a, x);
-  emu_lanes(b, y);
-  for (int i = 0; i < 16; ++i) x[i] = f(x[i], y[i]);
-  return emu_vec<__m512i>(x);
-}
 [[gnu::noinline]] inline __m512i _mm512_add_epi32(__m512i a, __m512i b) {
-  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x + y; });
+  return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x + y; });
 }
 [[gnu::noinline]] inline __m512i _mm512_and_si512(__m512i a, __m512i b) {
-  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x & y; });
+  return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x & y; });
 }
 [[gnu::noinline]] inline __m512i _mm512_xor_si512(__m512i a, __m512i b) {
-  return emu_map2_epi32(a, b, [](uint32_t x, uint32_t y) { return x ^ y; });
+  return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x ^ y; });
 }
 [[gnu::noinline]] inline __m512i _mm512_srli_epi32(__m512i a, unsigned int n) {
-  return emu_map2_epi32(a, a, [n](uint32_t x, uint32_t) { return n > 31 ? 0u : x >> n; });
+  return emu_map2<uint32_t>(a, a, [n](uint32_t x, uint32_t) { return n > 31 ? 0u : x >> n; });
 }
 
 // VPGATHERDD: lane i = the dword at base + index[i]·scale (unaligned, sign-extended index).

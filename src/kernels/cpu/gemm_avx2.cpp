@@ -155,13 +155,7 @@ void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t
 
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
               int64_t N, int64_t K) {
-  thread_local core::AlignedBuffer<float> abuf, bbuf;
-  const int64_t Mp = (M + kMR - 1) / kMR * kMR, Np = (N + kNR - 1) / kNR * kNR;
-  abuf.resize(static_cast<size_t>(Mp * K));
-  bbuf.resize(static_cast<size_t>(Np * K));
-  pack_a(a, lda, M, K, 0, Mp / kMR, abuf.data());
-  pack_b(b, ldb, N, K, bbuf.data());
-  gemm_packed(abuf.data(), M, K, bbuf.data(), N, c, ldc);
+  gemm_f32_by_packing(pack_a, pack_b, gemm_packed, a, lda, b, ldb, c, ldc, M, N, K);
 }
 
 }  // namespace nlm::kernels::cpu::avx2

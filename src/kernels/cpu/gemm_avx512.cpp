@@ -291,14 +291,8 @@ void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t
 
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
               int64_t N, int64_t K) {
-  thread_local core::AlignedBuffer<float> abuf, bbuf;
-  const int64_t Mp = (M + kMR - 1) / kMR * kMR, Np = (N + kNR - 1) / kNR * kNR;
-  abuf.resize(static_cast<size_t>(Mp * K));
-  bbuf.resize(static_cast<size_t>(Np * K));
   const IsaKernels& base = *avx2_kernels();  // the packers: same layouts, AVX2 transposes
-  base.pack_a(a, lda, M, K, 0, Mp / kMR, abuf.data());
-  base.pack_b(b, ldb, N, K, bbuf.data());
-  gemm_packed(abuf.data(), M, K, bbuf.data(), N, c, ldc);
+  gemm_f32_by_packing(base.pack_a, base.pack_b, gemm_packed, a, lda, b, ldb, c, ldc, M, N, K);
 }
 
 // The weight rows are packed once per call (all of them: callers pass a few panels' worth, which stay

@@ -48,4 +48,14 @@ void gemm_packed_blocked(const float* ap, int64_t M, int64_t K, const float* bp,
   }
 }
 
+// IsaKernels::gemm_f32 on unpacked operands, for an ISA's packers and packed GEMM: A and B are packed into
+// the calling thread's buffers, then multiplied. Defined once in portable.cpp, compiled without ISA flags:
+// code shared by several ISA files must not come from one of them (an inline copy built with AVX-512
+// could be the one the linker keeps).
+using PackAFn = void (*)(const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float*);
+using PackBFn = void (*)(const float*, int64_t, int64_t, int64_t, float*);
+using GemmPackedFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, float*, int64_t);
+void gemm_f32_by_packing(PackAFn pack_a, PackBFn pack_b, GemmPackedFn gemm_packed, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M, int64_t N, int64_t K);
+
 }  // namespace nlm::kernels::cpu

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "core/arena.h"
 #include "core/f16.h"
+#include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/quant.h"
 #include "kernels/quant/unpack.h"
@@ -192,6 +194,17 @@ void binary(int op, const float* a, const float* b, float* y, int64_t n) {
 }
 
 }  // namespace
+
+void gemm_f32_by_packing(PackAFn pack_a, PackBFn pack_b, GemmPackedFn gemm_packed, const float* a, int64_t lda,
+                         const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M, int64_t N, int64_t K) {
+  thread_local core::AlignedBuffer<float> abuf, bbuf;
+  const int64_t Mp = (M + kPackMR - 1) / kPackMR * kPackMR, Np = (N + kPackNR - 1) / kPackNR * kPackNR;
+  abuf.resize(static_cast<size_t>(Mp * K));
+  bbuf.resize(static_cast<size_t>(Np * K));
+  pack_a(a, lda, M, K, 0, Mp / kPackMR, abuf.data());
+  pack_b(b, ldb, N, K, bbuf.data());
+  gemm_packed(abuf.data(), M, K, bbuf.data(), N, c, ldc);
+}
 
 const IsaKernels& portable_kernels() {
   static const IsaKernels k = {
