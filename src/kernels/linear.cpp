@@ -60,7 +60,7 @@ cpu::ActRows quantize_rows(const cpu::IsaKernels& kt, const float* x, int64_t M,
 }
 
 bool int8_gemm_dtype(const cpu::IsaKernels& kt, DType t) {
-  return kt.gemm_int8 != nullptr && (t == DType::kQ8_0 || t == DType::kQ4_0);
+  return kt.gemm_int8 != nullptr && (kt.gemm_int8_dtypes & cpu::dtype_bit(t)) != 0;
 }
 
 void check_weight(const TensorView& w) {

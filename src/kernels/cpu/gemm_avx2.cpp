@@ -9,32 +9,13 @@
 #include "core/arena.h"
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/vec_avx2.h"
 
 namespace nlm::kernels::cpu::avx2 {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
 constexpr int64_t kKC = 384;
-
-// In-register transpose of 8 rows of 8 floats: c[i][j] = r[j][i].
-inline void transpose8(const __m256 r[8], __m256 c[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  c[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  c[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  c[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  c[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  c[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  c[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  c[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  c[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 // One m-panel of A: rows [0, mr) of `a` (rows past mr are zero), k in [0, kc), as [kc][6]. Full
 // panels transpose 8 k at a time and store exactly 6 floats per k (4 + 2: panels are packed by

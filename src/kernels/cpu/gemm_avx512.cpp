@@ -299,6 +299,10 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
 // in L2), then each group of 4 activation rows sweeps every panel while its bytes sit in L1.
 void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo) {
+  if (wt != DType::kQ8_0 && wt != DType::kQ4_0) {  // q4_1, q4_K: the AVX2 kernel
+    avx2_kernels()->gemm_int8(wt, x, M, w, w_rb, n_rows, out, ldo);
+    return;
+  }
   const int64_t nb = x.K / 32, n_panels = (n_rows + kNR - 1) / kNR;
   thread_local core::AlignedBuffer<uint8_t> packed;
   packed.resize(static_cast<size_t>(n_panels * nb * kI8Block));
@@ -330,7 +334,9 @@ const IsaKernels* avx512_kernels() {
   static constexpr IsaKernels k = {.isa = Isa::kAvx512,
                                    .gemm_f32 = avx512::gemm_f32,
                                    .gemm_packed = avx512::gemm_packed,
-                                   .gemm_int8 = avx512::gemm_int8};
+                                   .gemm_int8 = avx512::gemm_int8,
+                                   .gemm_int8_dtypes = dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) |
+                                                       dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K)};
   return &k;
 }
 

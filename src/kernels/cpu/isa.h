@@ -61,11 +61,15 @@ struct IsaKernels {
   void (*pack_a)(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap);
   void (*pack_b)(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
   void (*gemm_packed)(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
-  // Int8 GEMM for q8_0 and q4_0 weights (null where the ISA has none): the same sums as dot_quant, for
-  // any M, with the weight rows repacked per call for the ISA's int8 dot instruction. Single-threaded.
+  // Int8 GEMM for the weight dtypes in gemm_int8_dtypes (null where the ISA has none): the same sums as
+  // dot_quant, for any M, with the weight rows repacked per call for the ISA's int8 dot instruction.
+  // Single-threaded.
   void (*gemm_int8)(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
                     float* out, int64_t ldo);
+  uint32_t gemm_int8_dtypes;  // dtype_bit(t) for each t that gemm_int8 takes
 };
+
+constexpr uint32_t dtype_bit(core::DType t) { return 1u << static_cast<int>(t); }
 
 enum UnaryOp { kOpGelu, kOpGeluTanh, kOpSilu };
 enum BinaryOp { kOpAdd, kOpMul, kOpSwiglu, kOpGeglu, kOpGegluTanh };

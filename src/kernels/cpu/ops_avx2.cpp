@@ -18,6 +18,8 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
 void pack_a(const float* a, int64_t lda, int64_t M, int64_t K, int64_t q0, int64_t q1, float* ap);
 void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
+void gemm_int8(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo);  // gemm_i8_avx2.cpp
 
 namespace {
 
@@ -299,7 +301,8 @@ const IsaKernels* avx2_kernels() {
       Isa::kAvx2,      avx2::dot_float,  avx2::dot_quant, avx2::quantize_act, avx2::gemm_f32,
       avx2::dot_f32,   avx2::axpy_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
       avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
-      avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed,
+      avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed, avx2::gemm_int8,
+      dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K),
   };
   return &k;
 }

@@ -1,0 +1,215 @@
+// AVX2 int8 GEMM for 4-bit block weights (q4_0, q4_1, q4_K) × int8 activations, for CPUs without
+// VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs into int16 lanes,
+// saturating. The weights' 4-bit values (u ≤ 15) are the unsigned operand and activations stay signed
+// (|a| ≤ 127), so a pair is at most 3810 and 8 of them (one 32-block: 16 products per lane) at most
+// 30480: a whole block accumulates in int16 without saturation, and one VPMADDWD by ones widens it.
+// One 32-block of one row and 8 columns costs 8 VPMADDUBSW + 7 adds + 1 VPMADDWD + the scaling,
+// against 32 f32 FMAs for the same products.
+//  - w = s·u + o per 32-block (q4_0: s = d, o = −8d; q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m of
+//    the sub-block), so Σw·a = s·d_a·Σu·q + o·d_a·Σq. For q4_0 the offset term is integer (−8·Σq is
+//    added before the conversion), for q4_1 / q4_K one more FMA.
+//  - q8_0 is not taken: its signed bytes need two such planes (w + 128 = 16·hi + lo), twice the work,
+//    which measured no faster than the f32 GEMM on dequantized panels (docs/performance.md).
+// Weights are repacked per call into 16-column panels; per 32-block: [k/4][2 strips of 8 columns]
+// [4 bytes], then 16 scales s and 16 offsets o (f32).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/arena.h"
+#include "core/f16.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/vec_avx2.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::cpu::avx2 {
+namespace {
+
+using core::DType;
+
+constexpr int64_t kPanel = 16;  // columns per packed panel (2 strips of 8)
+
+constexpr int64_t kBlockBytes = 512 + 2 * kPanel * 4;  // one packed 32-block of a panel
+
+// Block b (of 32) of one weight row: its 4-bit values in element order, with scale and offset.
+inline __m256i load_u4(DType t, const char* row, int64_t b, float* s, float* o) {
+  using namespace quant;
+  if (t == DType::kQ4_K) {
+    const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + b / 8;
+    const int sub = static_cast<int>(b % 8);  // sub-blocks 2j and 2j + 1: low and high nibbles of qs[32j..]
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs + 32 * (sub / 2)));
+    if (sub % 2) q = _mm256_srli_epi16(q, 4);
+    uint8_t sc, mn;
+    k4_scale_min(blk->scales, sub, &sc, &mn);
+    *s = core::f16_to_f32(blk->d) * sc;
+    *o = -core::f16_to_f32(blk->dmin) * mn;
+    return _mm256_and_si256(q, _mm256_set1_epi8(15));
+  }
+  // q4_0 / q4_1: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16].
+  const bool q41 = t == DType::kQ4_1;
+  const char* bp = row + b * static_cast<int64_t>(q41 ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + (q41 ? 4 : 2)));
+  const __m128i m4 = _mm_set1_epi8(15);
+  uint16_t h[2];
+  std::memcpy(h, bp, sizeof h);
+  *s = core::f16_to_f32(h[0]);
+  *o = q41 ? core::f16_to_f32(h[1]) : -8.f * *s;
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+}
+
+// Weight rows [0, nr) (nr ≤ 16; missing columns get zeros) as nb packed panel blocks: per block and
+// strip, the 8 columns' values (8 dwords each) go through one 8 × 8 dword transpose.
+void pack_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* o = out + b * kBlockBytes;
+    auto* so = reinterpret_cast<float*>(o + 512);
+    for (int s = 0; s < 2; ++s) {
+      __m256 r[8], c[8];
+      for (int j = 0; j < 8; ++j) {
+        const int64_t col = 8 * s + j;
+        if (col < nr) {
+          r[j] = _mm256_castsi256_ps(load_u4(t, w + col * w_rb, b, so + col, so + kPanel + col));
+        } else {
+          r[j] = _mm256_setzero_ps();
+          so[col] = so[kPanel + col] = 0.f;
+        }
+      }
+      transpose8(r, c);
+      for (int kq = 0; kq < 8; ++kq) _mm256_storeu_ps(reinterpret_cast<float*>(o + (kq * 2 + s) * 32), c[kq]);
+    }
+  }
+}
+
+inline void store_cols(float* c, __m256 v, int64_t n) {
+  if (n >= 8) {
+    _mm256_storeu_ps(c, v);
+    return;
+  }
+  alignas(32) float tmp[8];
+  _mm256_store_ps(tmp, v);
+  std::memcpy(c, tmp, static_cast<size_t>(n) * sizeof(float));
+}
+
+// Per activation row and block, what the block-end adds besides the scaled integer sum: an integer
+// start c·Σq when the weight's offset is c times its scale (q4_0: c = −8, q8_0: −128), else the f32
+// d_a·Σq that multiplies the packed offsets (q4_1, q4_K).
+union RowExtra {
+  const int32_t* start;
+  const float* asum;
+};
+
+// out[i, 0 .. nr) for activation rows m0 .. m0+MR and one packed panel (2 strips of 8 columns).
+template <int MR, bool kIntStart>
+void micro(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, float* out, int64_t ldo, int64_t nr) {
+  constexpr int NV = 2;
+  const int64_t nb = x.K / 32;
+  const int8_t* a = x.qs + m0 * x.K;
+  const float* ad = x.d + m0 * nb;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 f[MR][NV];
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) f[i][v] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * kBlockBytes;
+    const int8_t* ab = a + b * 32;
+    __m256i acc[MR][NV];
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 8
+    for (int kq = 0; kq < 8; ++kq) {
+      __m256i wv[NV];
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + (kq * 2 + v) * 32));
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) {
+        int32_t q;
+        std::memcpy(&q, ab + i * x.K + 4 * kq, 4);
+        const __m256i av = _mm256_set1_epi32(q);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+          acc[i][v] = _mm256_add_epi16(acc[i][v], _mm256_maddubs_epi16(wv[v], av));
+          asm("" : "+x"(acc[i][v]));  // keeps the chain serial: GCC otherwise regroups the adds and spills
+        }
+      }
+    }
+    const float* so = reinterpret_cast<const float*>(blk + 512);
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      const __m256 sv = _mm256_loadu_ps(so + 8 * v);
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) {
+        __m256i s32 = _mm256_madd_epi16(acc[i][v], ones);
+        if constexpr (kIntStart) s32 = _mm256_add_epi32(s32, _mm256_set1_epi32(extra.start[(m0 + i) * nb + b]));
+        const __m256 scale = _mm256_mul_ps(sv, _mm256_set1_ps(ad[i * nb + b]));
+        f[i][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, f[i][v]);
+        if constexpr (!kIntStart) {
+          const __m256 ov = _mm256_loadu_ps(so + kPanel + 8 * v);
+          f[i][v] = _mm256_fmadd_ps(ov, _mm256_set1_ps(extra.asum[(m0 + i) * nb + b]), f[i][v]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+      if (nr > 8 * v) store_cols(out + i * ldo + 8 * v, f[i][v], nr - 8 * v);
+    }
+  }
+}
+
+using Micro = void (*)(const ActRows&, RowExtra, int64_t, const uint8_t*, float*, int64_t, int64_t);
+
+// Tiles of 3 rows × 16 columns: 6 int16 + 6 f32 accumulators, 2 weight vectors, the broadcast and a
+// product (16 ymm). Indexed by the tile's row count.
+constexpr int kRows = 3;
+constexpr int64_t kMC = 48;  // activation rows per sweep of the panels (in L2)
+template <bool kIntStart>
+constexpr Micro kMicro[kRows + 1] = {nullptr, micro<1, kIntStart>, micro<2, kIntStart>, micro<3, kIntStart>};
+
+}  // namespace
+
+// The weight rows are packed once per call (callers pass a few panels' worth). Then per group of kMC
+// activation rows, every panel is swept by tiles of rows, each over the whole K.
+void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo) {
+  const int64_t nb = x.K / 32, n_panels = (n_rows + kPanel - 1) / kPanel, pb = nb * kBlockBytes;
+  thread_local core::AlignedBuffer<uint8_t> packed;
+  packed.resize(static_cast<size_t>(n_panels * pb));
+  for (int64_t p = 0; p < n_panels; ++p) {
+    pack_panel(wt, w + p * kPanel * w_rb, w_rb, std::min(kPanel, n_rows - p * kPanel), nb, packed.data() + p * pb);
+  }
+  const bool int_start = wt == DType::kQ4_0;
+  RowExtra extra;
+  if (int_start) {
+    thread_local core::AlignedBuffer<int32_t> start;
+    start.resize(static_cast<size_t>(M * nb));
+    for (int64_t i = 0; i < M * nb; ++i) start[i] = -8 * x.sum[i];
+    extra.start = start.data();
+  } else {
+    thread_local core::AlignedBuffer<float> asum;
+    asum.resize(static_cast<size_t>(M * nb));
+    for (int64_t i = 0; i < M * nb; ++i) asum[i] = x.d[i] * static_cast<float>(x.sum[i]);
+    extra.asum = asum.data();
+  }
+  const Micro* micros = int_start ? kMicro<true> : kMicro<false>;
+  for (int64_t mb = 0; mb < M; mb += kMC) {
+    const int64_t me = std::min(M, mb + kMC);
+    for (int64_t p = 0; p < n_panels; ++p) {
+      const int64_t nr = std::min(kPanel, n_rows - p * kPanel);
+      for (int64_t m0 = mb; m0 < me; m0 += kRows) {
+        micros[std::min<int64_t>(kRows, me - m0)](x, extra, m0, packed.data() + p * pb, out + m0 * ldo + p * kPanel,
+                                                  ldo, nr);
+      }
+    }
+  }
+}
+
+}  // namespace nlm::kernels::cpu::avx2
