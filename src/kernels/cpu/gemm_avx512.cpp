@@ -4,12 +4,14 @@
 //   panels (24 zmm accumulators), 6×32 and 6×16 ones at the grid's edges, masked edge stores. On a
 //   Sapphire Rapids VM (2 threads) 12×32 measured 183 GFLOP/s at 2048x768x3072 against 131–195 for
 //   6×32 alone; splitting k-blocks to 192 (B slice in L1) gained nothing (docs/performance.md).
-// - int8 (q8_0 and q4_0 weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
+// - int8 (q8_0, q4_0, q4_1, q4_K weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
 //   weights are stored as w + 128 (unsigned) and activations stay signed; Σ(w + 128)·a over a 32-block
 //   exceeds Σw·a by 128·Σa, which the activation quantizer already provides (ActRows::sum), so each
 //   block's accumulator starts at −128·Σa. One 32-block of one row and 16 columns costs 8 VPDPBUSD +
 //   convert, scale and FMA, against 32 f32 FMAs for the same products. Tile: 4 rows × 2 panels (each
-//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest.
+//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest. q4_1 and
+//   q4_K (w = s·u + o per 32, u the 4-bit value) feed u itself as the unsigned operand, start at zero
+//   and add o·d_a·Σa per block with one more FMA.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -156,29 +158,54 @@ void micro(int64_t rp, int64_t np, int64_t kc, const float* ap, int64_t a_next, 
 
 // ---- int8 GEMM ----
 
-// One packed 32-block of 16 weight rows: the values + 128 as unsigned bytes, [j < 8][row < 16][4] (lane
-// `row` of the j-th vector holds k = 4j .. 4j+3), then the 16 rows' scales as f32.
-constexpr int64_t kI8Block = 8 * 64 + 16 * 4;
+// One packed 32-block of 16 weight rows: unsigned bytes [j < 8][row < 16][4] (lane `row` of the j-th
+// vector holds k = 4j .. 4j+3), then the 16 rows' scales and offsets as f32. q8_0 / q4_0 store w + 128
+// (offsets unused: the accumulator starts at −128·Σa); q4_1 / q4_K store their 4-bit values u, with
+// w = s·u + o (q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m of the sub-block).
+constexpr int64_t kI8Block = 8 * 64 + 2 * 16 * 4;
 constexpr int kI8Rows = 4, kI8Panels = 2;  // activation rows and weight panels per micro-kernel call
 
-// One weight block as 32 signed values; returns its scale.
-float decode_block(DType t, const char* blk, int8_t* v) {
-  uint16_t d;
-  std::memcpy(&d, blk, 2);  // both formats start with the f16 scale
-  if (t == DType::kQ8_0) {
-    std::memcpy(v, blk + 2, 32);
-  } else {  // q4_0
-    const auto* qs = reinterpret_cast<const uint8_t*>(blk + 2);
-    for (int j = 0; j < 16; ++j) {
-      v[j] = static_cast<int8_t>((qs[j] & 15) - 8);
-      v[j + 16] = static_cast<int8_t>((qs[j] >> 4) - 8);
-    }
+constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K; }
+
+// Scale and offset of q4_K sub-block b (of 32 values) of one weight row.
+void k4_scale_offset(const char* row, int64_t b, float* s, float* o) {
+  const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b / 8;
+  uint8_t sc, mn;
+  quant::k4_scale_min(blk->scales, static_cast<int>(b % 8), &sc, &mn);
+  *s = core::f16_to_f32(blk->d) * sc;
+  *o = -core::f16_to_f32(blk->dmin) * mn;
+}
+
+// Block b (of 32) of one weight row as 32 unsigned bytes (as packed), its scale and offset.
+void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, float* o) {
+  *o = 0.f;
+  if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
+    const uint8_t* qs = reinterpret_cast<const quant::BlockQ4_K*>(row)[b / 8].qs + 32 * (b % 8 / 2);
+    for (int k = 0; k < 32; ++k) u[k] = b % 2 ? qs[k] >> 4 : qs[k] & 15;
+    k4_scale_offset(row, b, s, o);
+    return;
   }
-  return core::f16_to_f32(d);
+  const char* blk = row + b * core::dtype_info(t).block_bytes;
+  uint16_t h[2];
+  std::memcpy(h, blk, sizeof h);  // every format here starts with the f16 scale (q4_1: then m)
+  *s = core::f16_to_f32(h[0]);
+  if (t == DType::kQ8_0) {
+    for (int k = 0; k < 32; ++k) u[k] = static_cast<uint8_t>(blk[2 + k] ^ 0x80);
+    return;
+  }
+  const bool q41 = t == DType::kQ4_1;
+  const auto* qs = reinterpret_cast<const uint8_t*>(blk + (q41 ? 4 : 2));
+  const uint8_t bias = q41 ? 0 : 120;  // q4_0: w + 128 = nibble + 120
+  for (int j = 0; j < 16; ++j) {
+    u[j] = static_cast<uint8_t>((qs[j] & 15) + bias);
+    u[j + 16] = static_cast<uint8_t>((qs[j] >> 4) + bias);
+  }
+  if (q41) *o = core::f16_to_f32(h[1]);
 }
 
 // 16 full weight rows as nb packed blocks: the j-th vector of a block is one gather of dword j from
-// each row (the 16 × 8 dword transpose), the scales one gather of the rows' f16 d.
+// each row (the 16 × 8 dword transpose); the scales (and q4_1's offsets) one gather of the rows' f16
+// fields, q4_K's sub-block scales decoded per row.
 void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* out) {
   const int64_t bb = core::dtype_info(t).block_bytes;
   int32_t offsets[kNR];
@@ -186,50 +213,71 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
   const __m512i rows = _mm512_loadu_si512(offsets);
   const __m512i sign = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
   const __m512i low4 = _mm512_set1_epi32(0x0F0F0F0F), bias4 = _mm512_set1_epi32(0x78787878);  // nibble + 120
+  const bool k_quant = t == DType::kQ4_K;
   for (int64_t b = 0; b < nb; ++b) {
-    const char* blk = w + b * bb;
     uint8_t* o = out + b * kI8Block;
+    auto* so = reinterpret_cast<float*>(o + 8 * 64);
+    // The block's first value byte in row 0, and where its nibbles sit (q4_0 / q4_1: k < 16 low, k ≥ 16
+    // high, 16 bytes; q4_K: one nibble half of 32 bytes).
+    const char* vals;
+    if (k_quant) {
+      vals = w + (b / 8) * bb + 16 + 32 * (b % 8 / 2);
+    } else {
+      vals = w + b * bb + (t == DType::kQ4_1 ? 4 : 2);
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
       __m512i v;
       if (t == DType::kQ8_0) {  // w + 128 = w ^ 0x80
-        v = _mm512_xor_si512(_mm512_i32gather_epi32(rows, blk + 2 + 4 * j, 1), sign);
-      } else {  // q4_0: k < 16 in the low nibbles of qs[k], k ≥ 16 in the high ones; w + 128 = nibble + 120
-        v = _mm512_i32gather_epi32(rows, blk + 2 + 4 * (j % 4), 1);
+        v = _mm512_xor_si512(_mm512_i32gather_epi32(rows, vals + 4 * j, 1), sign);
+      } else if (k_quant) {
+        v = _mm512_i32gather_epi32(rows, vals + 4 * j, 1);
+        if (b % 2) v = _mm512_srli_epi32(v, 4);
+        v = _mm512_and_si512(v, low4);
+      } else {
+        v = _mm512_i32gather_epi32(rows, vals + 4 * (j % 4), 1);
         if (j >= 4) v = _mm512_srli_epi32(v, 4);
-        v = _mm512_add_epi32(_mm512_and_si512(v, low4), bias4);
+        v = _mm512_and_si512(v, low4);
+        if (t == DType::kQ4_0) v = _mm512_add_epi32(v, bias4);
       }
       _mm512_storeu_si512(o + 64 * j, v);
     }
-    const __m512i d = _mm512_i32gather_epi32(rows, blk, 1);  // f16 d in each dword's low half
-    _mm512_storeu_ps(o + 8 * 64, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+    if (k_quant) {
+      for (int r = 0; r < kNR; ++r) k4_scale_offset(w + r * w_rb, b, so + r, so + kNR + r);
+      continue;
+    }
+    const __m512i d = _mm512_i32gather_epi32(rows, w + b * bb, 1);  // f16 d in each dword's low half
+    _mm512_storeu_ps(so, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+    if (t == DType::kQ4_1) {
+      const __m512i m = _mm512_i32gather_epi32(rows, w + b * bb + 2, 1);
+      _mm512_storeu_ps(so + kNR, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(m)));
+    }
   }
 }
 
-// Weight rows [0, nr) (nr ≤ 16; the rest get zero values and scales) as nb packed blocks.
+// Weight rows [0, nr) (nr ≤ 16; the rest get zero values, scales and offsets) as nb packed blocks.
 void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
   if (nr == kNR) return pack_i8_panel16(t, w, w_rb, nb, out);
-  const int64_t bb = core::dtype_info(t).block_bytes;
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* o = out + b * kI8Block;
-    float scales[kNR];
+    float so[2 * kNR] = {};
     for (int64_t r = 0; r < kNR; ++r) {
-      int8_t v[32] = {};
-      scales[r] = r < nr ? decode_block(t, w + r * w_rb + b * bb, v) : 0.f;
-      for (int k = 0; k < 32; ++k) o[(k / 4) * 64 + r * 4 + k % 4] = static_cast<uint8_t>(v[k]) ^ 0x80;
+      uint8_t u[32] = {};
+      if (r < nr) decode_block(t, w + r * w_rb, b, u, so + r, so + kNR + r);
+      for (int k = 0; k < 32; ++k) o[(k / 4) * 64 + r * 4 + k % 4] = u[k];
     }
-    std::memcpy(o + 8 * 64, scales, sizeof scales);
+    std::memcpy(o + 8 * 64, so, sizeof so);
   }
 }
 
 // out[i, 0..nr) = activation rows m0 .. m0+MR of x times NP packed panels (nb blocks each, bp_next
-// bytes apart). x.sum holds each block's accumulator start, −128·Σa (gemm_int8 prepares it).
-template <int MR, int NP>
-void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64_t bp_next, float* out, int64_t ldo,
-              int64_t nr) {
+// bytes apart). Without offsets, x.sum holds each block's accumulator start, −128·Σa; with them
+// (kOffset), x.sum is unused and asum holds d_a·Σa per row and block (gemm_int8 prepares both).
+template <int MR, int NP, bool kOffset>
+void micro_i8(const ActRows& x, const float* asum, int64_t m0, int64_t nb, const uint8_t* bp, int64_t bp_next,
+              float* out, int64_t ldo, int64_t nr) {
   const int8_t* a = x.qs + m0 * x.K;
   const float* ad = x.d + m0 * nb;
-  const int32_t* as = x.sum + m0 * nb;
   __m512 f[MR][NP];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -241,7 +289,7 @@ void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64
     __m512i s[MR][NP];
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512i init = _mm512_set1_epi32(as[i * nb + b]);  // a broadcast load
+      const __m512i init = kOffset ? _mm512_setzero_si512() : _mm512_set1_epi32(x.sum[(m0 + i) * nb + b]);
 #pragma GCC unroll 2
       for (int p = 0; p < NP; ++p) s[i][p] = init;
     }
@@ -261,11 +309,15 @@ void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64
     }
 #pragma GCC unroll 2
     for (int p = 0; p < NP; ++p) {
-      const __m512 dw = _mm512_loadu_ps(blk + p * bp_next + 8 * 64);
+      const float* so = reinterpret_cast<const float*>(blk + p * bp_next + 8 * 64);
+      const __m512 dw = _mm512_loadu_ps(so);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         f[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][p]), _mm512_mul_ps(dw, _mm512_set1_ps(ad[i * nb + b])),
                                   f[i][p]);
+        if constexpr (kOffset) {
+          f[i][p] = _mm512_fmadd_ps(_mm512_loadu_ps(so + kNR), _mm512_set1_ps(asum[(m0 + i) * nb + b]), f[i][p]);
+        }
       }
     }
   }
@@ -278,10 +330,12 @@ void micro_i8(const ActRows& x, int64_t m0, int64_t nb, const uint8_t* bp, int64
   }
 }
 
-using MicroI8 = void (*)(const ActRows&, int64_t, int64_t, const uint8_t*, int64_t, float*, int64_t, int64_t);
+using MicroI8 = void (*)(const ActRows&, const float*, int64_t, int64_t, const uint8_t*, int64_t, float*, int64_t,
+                         int64_t);
+template <bool kOffset>
 constexpr MicroI8 kMicroI8[kI8Panels][kI8Rows + 1] = {
-    {nullptr, micro_i8<1, 1>, micro_i8<2, 1>, micro_i8<3, 1>, micro_i8<4, 1>},
-    {nullptr, micro_i8<1, 2>, micro_i8<2, 2>, micro_i8<3, 2>, micro_i8<4, 2>}};
+    {nullptr, micro_i8<1, 1, kOffset>, micro_i8<2, 1, kOffset>, micro_i8<3, 1, kOffset>, micro_i8<4, 1, kOffset>},
+    {nullptr, micro_i8<1, 2, kOffset>, micro_i8<2, 2, kOffset>, micro_i8<3, 2, kOffset>, micro_i8<4, 2, kOffset>}};
 
 }  // namespace
 
@@ -299,10 +353,6 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
 // in L2), then each group of 4 activation rows sweeps every panel while its bytes sit in L1.
 void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo) {
-  if (wt != DType::kQ8_0 && wt != DType::kQ4_0) {  // q4_1, q4_K: the AVX2 kernel
-    avx2_kernels()->gemm_int8(wt, x, M, w, w_rb, n_rows, out, ldo);
-    return;
-  }
   const int64_t nb = x.K / 32, n_panels = (n_rows + kNR - 1) / kNR;
   thread_local core::AlignedBuffer<uint8_t> packed;
   packed.resize(static_cast<size_t>(n_panels * nb * kI8Block));
@@ -310,17 +360,25 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     pack_i8_panel(wt, w + p * kNR * w_rb, w_rb, std::min(kNR, n_rows - p * kNR), nb,
                   packed.data() + p * nb * kI8Block);
   }
+  const bool offset = has_offset(wt);
   thread_local core::AlignedBuffer<int32_t> start;
-  start.resize(static_cast<size_t>(M * nb));
-  for (int64_t i = 0; i < M * nb; ++i) start[i] = -128 * x.sum[i];
-  const ActRows xs{x.qs, x.d, start.data(), x.K};
+  thread_local core::AlignedBuffer<float> asum;
+  if (offset) {
+    asum.resize(static_cast<size_t>(M * nb));
+    for (int64_t i = 0; i < M * nb; ++i) asum[i] = x.d[i] * static_cast<float>(x.sum[i]);
+  } else {
+    start.resize(static_cast<size_t>(M * nb));
+    for (int64_t i = 0; i < M * nb; ++i) start[i] = -128 * x.sum[i];
+  }
+  const ActRows xs{x.qs, x.d, offset ? x.sum : start.data(), x.K};
+  const auto& micros = offset ? kMicroI8<true> : kMicroI8<false>;
   const int64_t pb = nb * kI8Block;
   for (int64_t m0 = 0; m0 < M; m0 += kI8Rows) {
     const int64_t mr = std::min<int64_t>(kI8Rows, M - m0);
     for (int64_t p = 0; p < n_panels;) {
       const int64_t np = std::min<int64_t>(kI8Panels, n_panels - p);
-      kMicroI8[np - 1][mr](xs, m0, nb, packed.data() + p * pb, pb, out + m0 * ldo + p * kNR, ldo,
-                           std::min(kNR * np, n_rows - p * kNR));
+      micros[np - 1][mr](xs, asum.data(), m0, nb, packed.data() + p * pb, pb, out + m0 * ldo + p * kNR, ldo,
+                         std::min(kNR * np, n_rows - p * kNR));
       p += np;
     }
   }
