@@ -176,10 +176,11 @@ TEST(Matmul, LargeShapes) {
   // Enough 16-row weight panels (101) that every task gets several, even on 16 threads: the int8 GEMM's
   // two-panel tiles and its odd last panel.
   check_matmul(DType::kQ8_0, 21, 1605, 64, false, 306);
-  // The AVX2 int8 GEMM (q4_0 / q4_1 / q4_K): more rows than one sweep (48) with a 1-row tail, every
-  // q4_K sub-block position, a last panel with one strip.
+  // The AVX2 int8 GEMM (q4_0 / q4_1 / q4_K / q6_K): more rows than one sweep (48) with a 1-row tail,
+  // every K-quant sub-block position, a last panel with one strip.
   check_matmul(DType::kQ4_1, 97, 45, 1024, true, 307);
   check_matmul(DType::kQ4_K, 52, 75, 768, false, 308);
+  check_matmul(DType::kQ6_K, 51, 75, 768, true, 309);
 }
 
 TEST(EmbedRows, EveryDtypeMatchesDequantize) {
