@@ -3,8 +3,8 @@
 //   llm_bench                                   the three built-in shapes with random F16 weights
 //   llm_bench --model PATH [--model PATH2 ...]  real models (HF folder or GGUF), as `generate` loads them
 //   options: --shapes smollm2-135m,smollm2-360m,tinyllama-1.1b  --prompt 512  --gen 128
-//            --dtype f16|q8_0|q4_0|q4_K  the built-in shapes' matrix dtype (quantized from random F16-range
-//            values; norms stay F16)
+//            --dtype f16|q8_0|q4_0|q4_1|q4_K|q6_K  the built-in shapes' matrix dtype (quantized from
+//            random F16-range values; norms stay F16)
 //
 // Prefill: one forward over a `--prompt`-token prompt (batches of 512). Decode: `--gen` single-token
 // forwards after it, greedy. Decode is memory bound: every token reads all weights once (plus the KV
@@ -150,7 +150,9 @@ void run(const std::string& name, const models::DecoderModel& m, int64_t n_promp
   const auto& info = m.info();
   runtime::KvCache kv(info, n_prompt + n_gen);
   std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 1) % static_cast<size_t>(info.vocab_size));
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    prompt[i] = static_cast<int32_t>((i * 7919 + 1) % static_cast<size_t>(info.vocab_size));
+  }
   std::vector<float> logits(static_cast<size_t>(info.vocab_size));
   auto t0 = Clock::now();
   for (int64_t i = 0; i < n_prompt; i += 512) {
@@ -181,7 +183,8 @@ void run(const std::string& name, const models::DecoderModel& m, int64_t n_promp
 }
 
 bool parse_dtype(const std::string& name, core::DType* out) {
-  for (core::DType t : {core::DType::kF16, core::DType::kQ8_0, core::DType::kQ4_0, core::DType::kQ4_K}) {
+  using core::DType;
+  for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K}) {
     if (name == core::dtype_info(t).name) {
       *out = t;
       return true;
