@@ -18,7 +18,6 @@
 #include <cstring>
 
 #include "core/arena.h"
-#include "core/f16.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/vec_avx2.h"
 #include "kernels/quant/blocks.h"
@@ -32,18 +31,15 @@ constexpr int64_t kPanel = 16;  // columns per packed panel (2 strips of 8)
 
 constexpr int64_t kBlockBytes = 512 + 2 * kPanel * 4;  // one packed 32-block of a panel
 
-// Block b (of 32) of one weight row: its 4-bit values in element order, with scale and offset.
-inline __m256i load_u4(DType t, const char* row, int64_t b, float* s, float* o) {
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+// Block b (of 32) of one weight row: its 4-bit values in element order.
+inline __m256i load_u4(DType t, const char* row, int64_t b) {
   using namespace quant;
-  if (t == DType::kQ4_K) {
+  if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
     const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + b / 8;
-    const int sub = static_cast<int>(b % 8);  // sub-blocks 2j and 2j + 1: low and high nibbles of qs[32j..]
-    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs + 32 * (sub / 2)));
-    if (sub % 2) q = _mm256_srli_epi16(q, 4);
-    uint8_t sc, mn;
-    k4_scale_min(blk->scales, sub, &sc, &mn);
-    *s = core::f16_to_f32(blk->d) * sc;
-    *o = -core::f16_to_f32(blk->dmin) * mn;
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs + 32 * (b % 8 / 2)));
+    if (b % 2) q = _mm256_srli_epi16(q, 4);
     return _mm256_and_si256(q, _mm256_set1_epi8(15));
   }
   // q4_0 / q4_1: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16].
@@ -51,29 +47,51 @@ inline __m256i load_u4(DType t, const char* row, int64_t b, float* s, float* o) 
   const char* bp = row + b * static_cast<int64_t>(q41 ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + (q41 ? 4 : 2)));
   const __m128i m4 = _mm_set1_epi8(15);
-  uint16_t h[2];
-  std::memcpy(h, bp, sizeof h);
-  *s = core::f16_to_f32(h[0]);
-  *o = q41 ? core::f16_to_f32(h[1]) : -8.f * *s;
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+}
+
+// Scale s and offset o of every block of weight row `row` into column c of the packed blocks (zeros for
+// a missing column: row null). q4_K decodes each super-block's 8 pairs once.
+void pack_scales(DType t, const char* row, int64_t c, int64_t nb, uint8_t* out) {
+  const auto put = [&](int64_t b, float s, float o) {
+    auto* so = reinterpret_cast<float*>(out + b * kBlockBytes + 512);
+    so[c] = s;
+    so[kPanel + c] = o;
+  };
+  if (!row) {
+    for (int64_t b = 0; b < nb; ++b) put(b, 0.f, 0.f);
+  } else if (t == DType::kQ4_K) {
+    for (int64_t g = 0; g < nb / 8; ++g) {
+      const auto& blk = reinterpret_cast<const quant::BlockQ4_K*>(row)[g];
+      const float d = f16(blk.d), dmin = f16(blk.dmin);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t sc, mn;
+        quant::k4_scale_min(blk.scales, j, &sc, &mn);
+        put(8 * g + j, d * sc, -dmin * mn);
+      }
+    }
+  } else {
+    const bool q41 = t == DType::kQ4_1;
+    const int64_t bb = q41 ? sizeof(quant::BlockQ4_1) : sizeof(quant::BlockQ4_0);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint16_t h[2];
+      std::memcpy(h, row + b * bb, sizeof h);
+      put(b, f16(h[0]), q41 ? f16(h[1]) : -8.f * f16(h[0]));
+    }
+  }
 }
 
 // Weight rows [0, nr) (nr ≤ 16; missing columns get zeros) as nb packed panel blocks: per block and
 // strip, the 8 columns' values (8 dwords each) go through one 8 × 8 dword transpose.
 void pack_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
+  for (int64_t c = 0; c < kPanel; ++c) pack_scales(t, c < nr ? w + c * w_rb : nullptr, c, nb, out);
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* o = out + b * kBlockBytes;
-    auto* so = reinterpret_cast<float*>(o + 512);
     for (int s = 0; s < 2; ++s) {
       __m256 r[8], c[8];
       for (int j = 0; j < 8; ++j) {
         const int64_t col = 8 * s + j;
-        if (col < nr) {
-          r[j] = _mm256_castsi256_ps(load_u4(t, w + col * w_rb, b, so + col, so + kPanel + col));
-        } else {
-          r[j] = _mm256_setzero_ps();
-          so[col] = so[kPanel + col] = 0.f;
-        }
+        r[j] = col < nr ? _mm256_castsi256_ps(load_u4(t, w + col * w_rb, b)) : _mm256_setzero_ps();
       }
       transpose8(r, c);
       for (int kq = 0; kq < 8; ++kq) _mm256_storeu_ps(reinterpret_cast<float*>(o + (kq * 2 + s) * 32), c[kq]);
@@ -197,7 +215,7 @@ inline __m256i load_u6(const char* row, int64_t b, int8_t* sc, float* d) {
   hi = _mm256_slli_epi16(_mm256_and_si256(hi, _mm256_set1_epi8(3)), 4);
   sc[0] = blk->scales[8 * half + 2 * quarter];
   sc[1] = blk->scales[8 * half + 2 * quarter + 1];
-  *d = core::f16_to_f32(blk->d);
+  *d = f16(blk->d);
   return _mm256_or_si256(_mm256_and_si256(lo, _mm256_set1_epi8(15)), hi);
 }
 
