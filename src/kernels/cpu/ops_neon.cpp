@@ -18,6 +18,8 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
 void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t M,
               int64_t N, int64_t K);  // gemm_neon.cpp
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
+void gemm_int8(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo);  // gemm_i8_neon.cpp
 float exp_sub_sum(float* x, float mx, int64_t n);  // act_neon.cpp
 void rms_apply(const float* x, const float* w, float inv, bool add_one, float* y, int64_t n);
 void ln_apply(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n);
@@ -157,6 +159,9 @@ const IsaKernels* neon_kernels() {
       neon::dot_f32, neon::axpy_f32,  neon::scale_f32,        neon::sum_sq,       neon::sum,
       neon::max,     neon::exp_sub_sum, neon::rms_apply,      neon::ln_apply,     neon::unary,
       neon::binary,  nullptr,         nullptr,                neon::gemm_packed,  // packing: portable's
+      neon::gemm_int8,
+      dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) |
+          dtype_bit(core::DType::kQ4_K),
   };
   return &k;
 }

@@ -1,0 +1,194 @@
+// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1 and q4_K weights × int8 activations.
+// SDOT by lane adds, per int32 lane c, Σ_j w[c][j]·a[4·lane + j]: one register holds 4 weight columns × 4
+// k, the other 16 k of one activation row, and the lane picks the 4-byte group, so activations need no
+// broadcast. Both operands are signed, so values go in as they are: q8_0 w, q4_0 nibble − 8, q4_1 /
+// q4_K the 4-bit value u with w = s·u + o per 32-block (q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m
+// of the sub-block), whose offset adds o·d_a·Σa by one FMA per block.
+// Weights are repacked per call into 16-column panels; per 32-block: [k/4][16 columns][4] bytes, then
+// 16 scales and 16 offsets (f32). Tiles: 4 rows × 8 columns (8 int32 + 8 f32 accumulators, the 4 rows'
+// 32 activations in 8 registers, 2 weight registers).
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/arena.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/quant/blocks.h"
+
+namespace nlm::kernels::cpu::neon {
+namespace {
+
+using core::DType;
+
+constexpr int64_t kPanel = 16;                         // columns per packed panel
+constexpr int64_t kBlockBytes = 512 + 2 * kPanel * 4;  // one packed 32-block of a panel
+constexpr int kRows = 4;                               // activation rows per tile
+constexpr int64_t kMC = 48;                            // activation rows per sweep of the panels
+
+inline float f16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
+
+constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K; }
+
+// Block b (of 32) of one weight row as 32 signed values in element order.
+void load_values(DType t, const char* row, int64_t b, int8_t* v) {
+  using namespace quant;
+  if (t == DType::kQ8_0) {
+    std::memcpy(v, reinterpret_cast<const BlockQ8_0*>(row)[b].qs, 32);
+    return;
+  }
+  const uint8x16_t m4 = vdupq_n_u8(15);
+  if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
+    const uint8_t* qs = reinterpret_cast<const BlockQ4_K*>(row)[b / 8].qs + 32 * (b % 8 / 2);
+    for (int h = 0; h < 2; ++h) {
+      const uint8x16_t q = vld1q_u8(qs + 16 * h);
+      vst1q_u8(reinterpret_cast<uint8_t*>(v) + 16 * h, b % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4));
+    }
+    return;
+  }
+  // q4_0 / q4_1: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16].
+  const bool q41 = t == DType::kQ4_1;
+  const uint8_t* qs = q41 ? reinterpret_cast<const BlockQ4_1*>(row)[b].qs  //
+                          : reinterpret_cast<const BlockQ4_0*>(row)[b].qs;
+  const uint8x16_t q = vld1q_u8(qs);
+  const int8x16_t bias = vdupq_n_s8(q41 ? 0 : 8);
+  vst1q_s8(v, vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), bias));
+  vst1q_s8(v + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), bias));
+}
+
+// Scale and offset of every block of weight row `row` into column c of the packed blocks (zeros for a
+// missing column: row null). q4_K decodes each super-block's 8 pairs once.
+void pack_scales(DType t, const char* row, int64_t c, int64_t nb, uint8_t* out) {
+  const auto put = [&](int64_t b, float s, float o) {
+    float so[2] = {s, o};
+    std::memcpy(out + b * kBlockBytes + 512 + 4 * c, so, 4);
+    std::memcpy(out + b * kBlockBytes + 512 + 4 * (kPanel + c), so + 1, 4);
+  };
+  if (!row) {
+    for (int64_t b = 0; b < nb; ++b) put(b, 0.f, 0.f);
+  } else if (t == DType::kQ4_K) {
+    for (int64_t g = 0; g < nb / 8; ++g) {
+      const auto& blk = reinterpret_cast<const quant::BlockQ4_K*>(row)[g];
+      const float d = f16(blk.d), dmin = f16(blk.dmin);
+      for (int j = 0; j < 8; ++j) {
+        uint8_t sc, mn;
+        quant::k4_scale_min(blk.scales, j, &sc, &mn);
+        put(8 * g + j, d * sc, -dmin * mn);
+      }
+    }
+  } else {
+    const int64_t bb = core::dtype_info(t).block_bytes;
+    for (int64_t b = 0; b < nb; ++b) {
+      uint16_t h[2];  // every format here starts with the f16 scale (q4_1: then m)
+      std::memcpy(h, row + b * bb, sizeof h);
+      put(b, f16(h[0]), t == DType::kQ4_1 ? f16(h[1]) : 0.f);
+    }
+  }
+}
+
+// Weight rows [0, nr) (nr ≤ 16; missing columns get zeros) as nb packed panel blocks.
+void pack_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
+  for (int64_t c = 0; c < kPanel; ++c) pack_scales(t, c < nr ? w + c * w_rb : nullptr, c, nb, out);
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* o = out + b * kBlockBytes;
+    for (int64_t c = 0; c < kPanel; ++c) {
+      int8_t v[32] = {};
+      if (c < nr) load_values(t, w + c * w_rb, b, v);
+      for (int kq = 0; kq < 8; ++kq) std::memcpy(o + kq * 64 + c * 4, v + 4 * kq, 4);
+    }
+  }
+}
+
+// The 8 steps of 4 k of one block: 2 weight registers (8 columns) against each row's group KQ.
+template <int KQ, int MR>
+inline void steps(const int8_t* wb, const int8x16_t (&a)[MR][2], int32x4_t (&acc)[MR][2]) {
+  const int8x16_t w0 = vld1q_s8(wb + KQ * 64), w1 = vld1q_s8(wb + KQ * 64 + 16);
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = vdotq_laneq_s32(acc[i][0], w0, a[i][KQ / 4], KQ % 4);
+    acc[i][1] = vdotq_laneq_s32(acc[i][1], w1, a[i][KQ / 4], KQ % 4);
+  }
+  if constexpr (KQ + 1 < 8) steps<KQ + 1, MR>(wb, a, acc);
+}
+
+// out[i, 8·s .. 8·s + 8) ∩ [0, nr) for activation rows m0 .. m0+MR and strip s of one packed panel.
+// asum[i·nb + b] = d_a·Σa of the row's block (kOffset only).
+template <int MR, bool kOffset>
+void micro(const ActRows& x, const float* asum, int64_t m0, const uint8_t* panel, int s, float* out, int64_t ldo,
+           int64_t nr) {
+  const int64_t nb = x.K / 32;
+  const int8_t* xa = x.qs + m0 * x.K;
+  const float* ad = x.d + m0 * nb;
+  float32x4_t f[MR][2];
+  for (int i = 0; i < MR; ++i) f[i][0] = f[i][1] = vdupq_n_f32(0.f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + b * kBlockBytes;
+    int8x16_t a[MR][2];
+    int32x4_t acc[MR][2];
+    for (int i = 0; i < MR; ++i) {
+      a[i][0] = vld1q_s8(xa + i * x.K + 32 * b);
+      a[i][1] = vld1q_s8(xa + i * x.K + 32 * b + 16);
+      acc[i][0] = acc[i][1] = vdupq_n_s32(0);
+    }
+    steps<0, MR>(reinterpret_cast<const int8_t*>(blk) + 32 * s, a, acc);
+    const auto* so = reinterpret_cast<const float*>(blk + 512) + 8 * s;
+    for (int v = 0; v < 2; ++v) {
+      const float32x4_t sv = vld1q_f32(so + 4 * v);
+      for (int i = 0; i < MR; ++i) {
+        f[i][v] = vfmaq_f32(f[i][v], vcvtq_f32_s32(acc[i][v]), vmulq_n_f32(sv, ad[i * nb + b]));
+        if constexpr (kOffset) f[i][v] = vfmaq_n_f32(f[i][v], vld1q_f32(so + kPanel + 4 * v), asum[(m0 + i) * nb + b]);
+      }
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    for (int v = 0; v < 2; ++v) {
+      const int64_t c0 = 8 * s + 4 * v, n = std::min<int64_t>(4, nr - c0);
+      if (n == 4) {
+        vst1q_f32(out + i * ldo + c0, f[i][v]);
+      } else if (n > 0) {
+        float tmp[4];
+        vst1q_f32(tmp, f[i][v]);
+        std::memcpy(out + i * ldo + c0, tmp, static_cast<size_t>(n) * sizeof(float));
+      }
+    }
+  }
+}
+
+using Micro = void (*)(const ActRows&, const float*, int64_t, const uint8_t*, int, float*, int64_t, int64_t);
+template <bool kOffset>
+constexpr Micro kMicro[kRows + 1] = {nullptr, micro<1, kOffset>, micro<2, kOffset>, micro<3, kOffset>,
+                                     micro<4, kOffset>};
+
+}  // namespace
+
+// The weight rows are packed once per call (callers pass a few panels' worth). Then per group of kMC
+// activation rows, every panel strip is swept by tiles of rows, each over the whole K.
+void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo) {
+  const int64_t nb = x.K / 32, n_panels = (n_rows + kPanel - 1) / kPanel, pb = nb * kBlockBytes;
+  thread_local core::AlignedBuffer<uint8_t> packed;
+  packed.resize(static_cast<size_t>(n_panels * pb));
+  for (int64_t p = 0; p < n_panels; ++p) {
+    pack_panel(wt, w + p * kPanel * w_rb, w_rb, std::min(kPanel, n_rows - p * kPanel), nb, packed.data() + p * pb);
+  }
+  const bool offset = has_offset(wt);
+  thread_local core::AlignedBuffer<float> asum;
+  if (offset) {
+    asum.resize(static_cast<size_t>(M * nb));
+    for (int64_t i = 0; i < M * nb; ++i) asum[i] = x.d[i] * static_cast<float>(x.sum[i]);
+  }
+  const Micro* micros = offset ? kMicro<true> : kMicro<false>;
+  for (int64_t mb = 0; mb < M; mb += kMC) {
+    const int64_t me = std::min(M, mb + kMC);
+    for (int64_t p = 0; p < n_panels; ++p) {
+      const int64_t nr = std::min(kPanel, n_rows - p * kPanel);
+      for (int s = 0; s < 2 && 8 * s < nr; ++s) {
+        for (int64_t m0 = mb; m0 < me; m0 += kRows) {
+          micros[std::min<int64_t>(kRows, me - m0)](x, asum.data(), m0, packed.data() + p * pb, s,
+                                                    out + m0 * ldo + p * kPanel, ldo, nr);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace nlm::kernels::cpu::neon
