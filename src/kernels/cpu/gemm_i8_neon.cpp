@@ -1,4 +1,4 @@
-// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1 and q4_K weights × int8 activations.
+// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1, q4_K and q6_K weights × int8 activations.
 // SDOT by lane adds, per int32 lane c, Σ_j w[c][j]·a[4·lane + j]: one register holds 4 weight columns × 4
 // k, the other 16 k of one activation row, and the lane picks the 4-byte group, so activations need no
 // broadcast. Both operands are signed, so values go in as they are: q8_0 w, q4_0 nibble − 8, q4_1 /
@@ -99,6 +99,23 @@ void pack_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, ui
   }
 }
 
+// Rows 0 .. MR of out, columns [8·s, 8·s + 8) ∩ [0, nr).
+template <int MR>
+inline void store_tile(const float32x4_t (&f)[MR][2], int s, float* out, int64_t ldo, int64_t nr) {
+  for (int i = 0; i < MR; ++i) {
+    for (int v = 0; v < 2; ++v) {
+      const int64_t c0 = 8 * s + 4 * v, n = std::min<int64_t>(4, nr - c0);
+      if (n == 4) {
+        vst1q_f32(out + i * ldo + c0, f[i][v]);
+      } else if (n > 0) {
+        float tmp[4];
+        vst1q_f32(tmp, f[i][v]);
+        std::memcpy(out + i * ldo + c0, tmp, static_cast<size_t>(n) * sizeof(float));
+      }
+    }
+  }
+}
+
 // The 8 steps of 4 k of one block: 2 weight registers (8 columns) against each row's group KQ.
 template <int KQ, int MR>
 inline void steps(const int8_t* wb, const int8x16_t (&a)[MR][2], int32x4_t (&acc)[MR][2]) {
@@ -139,18 +156,7 @@ void micro(const ActRows& x, const float* asum, int64_t m0, const uint8_t* panel
       }
     }
   }
-  for (int i = 0; i < MR; ++i) {
-    for (int v = 0; v < 2; ++v) {
-      const int64_t c0 = 8 * s + 4 * v, n = std::min<int64_t>(4, nr - c0);
-      if (n == 4) {
-        vst1q_f32(out + i * ldo + c0, f[i][v]);
-      } else if (n > 0) {
-        float tmp[4];
-        vst1q_f32(tmp, f[i][v]);
-        std::memcpy(out + i * ldo + c0, tmp, static_cast<size_t>(n) * sizeof(float));
-      }
-    }
-  }
+  store_tile<MR>(f, s, out, ldo, nr);
 }
 
 using Micro = void (*)(const ActRows&, const float*, int64_t, const uint8_t*, int, float*, int64_t, int64_t);
@@ -158,17 +164,126 @@ template <bool kOffset>
 constexpr Micro kMicro[kRows + 1] = {nullptr, micro<1, kOffset>, micro<2, kOffset>, micro<3, kOffset>,
                                      micro<4, kOffset>};
 
+// ---- q6_K ----
+// Values q − 32 (signed) with int8 scales per 16: per sub-block the 4 SDOT steps go to a fresh int32
+// sum that is multiplied by the columns' scales (MLA) into the super-block's sum (at most 16 ·
+// 16·32·127 · 128 < 2^31); one int→float per super-block (q6_K's activation scale is per 256). Packed
+// block: values as above, then the columns' two sub-block scales as int32 [2][16], then their d (f32).
+constexpr int64_t kBlockBytes6 = 512 + 2 * kPanel * 4 + kPanel * 4;
+constexpr int kRows6 = 3;
+
+// Block b (of 32) of one q6_K row as 32 signed values, its two sub-block scales and the super-block d.
+void load_values6(const char* row, int64_t b, int8_t* v, int32_t* sc, float* d) {
+  const auto* blk = reinterpret_cast<const quant::BlockQ6_K*>(row) + b / 8;
+  const int j = static_cast<int>(b % 8), half = j / 4, quarter = j % 4;  // layout of deq_q6_K
+  for (int h = 0; h < 2; ++h) {
+    const uint8x16_t l = vld1q_u8(blk->ql + 64 * half + 32 * (quarter % 2) + 16 * h);
+    const uint8x16_t lo = quarter >= 2 ? vshrq_n_u8(l, 4) : vandq_u8(l, vdupq_n_u8(15));
+    const int8x16_t shift = vdupq_n_s8(static_cast<int8_t>(-2 * quarter));  // right by 2·quarter
+    const uint8x16_t qh = vshlq_u8(vld1q_u8(blk->qh + 32 * half + 16 * h), shift);
+    const uint8x16_t u = vorrq_u8(lo, vshlq_n_u8(vandq_u8(qh, vdupq_n_u8(3)), 4));
+    vst1q_s8(v + 16 * h, vsubq_s8(vreinterpretq_s8_u8(u), vdupq_n_s8(32)));
+  }
+  sc[0] = blk->scales[8 * half + 2 * quarter];
+  sc[1] = blk->scales[8 * half + 2 * quarter + 1];
+  *d = f16(blk->d);
+}
+
+void pack_panel6(const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* o = out + b * kBlockBytes6;
+    int32_t sc[2][kPanel] = {};
+    float d[kPanel] = {};
+    for (int64_t c = 0; c < kPanel; ++c) {
+      int8_t v[32] = {};
+      int32_t s2[2] = {};
+      if (c < nr) load_values6(w + c * w_rb, b, v, s2, d + c);
+      sc[0][c] = s2[0];
+      sc[1][c] = s2[1];
+      for (int kq = 0; kq < 8; ++kq) std::memcpy(o + kq * 64 + c * 4, v + 4 * kq, 4);
+    }
+    std::memcpy(o + 512, sc, sizeof sc);
+    std::memcpy(o + 512 + sizeof sc, d, sizeof d);
+  }
+}
+
+// Steps KQ .. 3 of one sub-block (activation register h) into `part`.
+template <int KQ, int MR>
+inline void sub_steps(const int8_t* wb, const int8x16_t (&a)[MR][2], int h, int32x4_t (&part)[MR][2]) {
+  const int8x16_t w0 = vld1q_s8(wb + KQ * 64), w1 = vld1q_s8(wb + KQ * 64 + 16);
+  for (int i = 0; i < MR; ++i) {
+    part[i][0] = vdotq_laneq_s32(part[i][0], w0, a[i][h], KQ % 4);
+    part[i][1] = vdotq_laneq_s32(part[i][1], w1, a[i][h], KQ % 4);
+  }
+  if constexpr (KQ % 4 < 3) sub_steps<KQ + 1, MR>(wb, a, h, part);
+}
+
+template <int MR>
+void micro6(const ActRows& x, const float*, int64_t m0, const uint8_t* panel, int s, float* out, int64_t ldo,
+            int64_t nr) {
+  const int64_t nb = x.K / 32;
+  const int8_t* xa = x.qs + m0 * x.K;
+  const float* ad = x.d + m0 * nb;
+  float32x4_t f[MR][2];
+  for (int i = 0; i < MR; ++i) f[i][0] = f[i][1] = vdupq_n_f32(0.f);
+  for (int64_t sb = 0; sb < nb; sb += 8) {
+    int32x4_t sup[MR][2];
+    for (int i = 0; i < MR; ++i) sup[i][0] = sup[i][1] = vdupq_n_s32(0);
+    for (int64_t b = sb; b < sb + 8; ++b) {
+      const uint8_t* blk = panel + b * kBlockBytes6;
+      const int8_t* wb = reinterpret_cast<const int8_t*>(blk) + 32 * s;
+      int8x16_t a[MR][2];
+      for (int i = 0; i < MR; ++i) {
+        a[i][0] = vld1q_s8(xa + i * x.K + 32 * b);
+        a[i][1] = vld1q_s8(xa + i * x.K + 32 * b + 16);
+      }
+      for (int h = 0; h < 2; ++h) {
+        int32x4_t part[MR][2];
+        for (int i = 0; i < MR; ++i) part[i][0] = part[i][1] = vdupq_n_s32(0);
+        if (h == 0) {
+          sub_steps<0, MR>(wb, a, 0, part);
+        } else {
+          sub_steps<4, MR>(wb, a, 1, part);
+        }
+        const auto* sc = reinterpret_cast<const int32_t*>(blk + 512) + h * kPanel + 8 * s;
+        for (int v = 0; v < 2; ++v) {
+          const int32x4_t scv = vld1q_s32(sc + 4 * v);
+          for (int i = 0; i < MR; ++i) sup[i][v] = vmlaq_s32(sup[i][v], part[i][v], scv);
+        }
+      }
+    }
+    const auto* dw = reinterpret_cast<const float*>(panel + sb * kBlockBytes6 + 512 + 2 * kPanel * 4) + 8 * s;
+    for (int v = 0; v < 2; ++v) {
+      const float32x4_t dv = vld1q_f32(dw + 4 * v);
+      for (int i = 0; i < MR; ++i) {
+        f[i][v] = vfmaq_f32(f[i][v], vcvtq_f32_s32(sup[i][v]), vmulq_n_f32(dv, ad[i * nb + sb]));
+      }
+    }
+  }
+  store_tile<MR>(f, s, out, ldo, nr);
+}
+
+constexpr Micro kMicro6[kRows6 + 1] = {nullptr, micro6<1>, micro6<2>, micro6<3>};
+
 }  // namespace
 
 // The weight rows are packed once per call (callers pass a few panels' worth). Then per group of kMC
 // activation rows, every panel strip is swept by tiles of rows, each over the whole K.
 void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo) {
-  const int64_t nb = x.K / 32, n_panels = (n_rows + kPanel - 1) / kPanel, pb = nb * kBlockBytes;
+  const bool q6 = wt == DType::kQ6_K;
+  const int64_t nb = x.K / 32, n_panels = (n_rows + kPanel - 1) / kPanel;
+  const int64_t pb = nb * (q6 ? kBlockBytes6 : kBlockBytes);
   thread_local core::AlignedBuffer<uint8_t> packed;
   packed.resize(static_cast<size_t>(n_panels * pb));
   for (int64_t p = 0; p < n_panels; ++p) {
-    pack_panel(wt, w + p * kPanel * w_rb, w_rb, std::min(kPanel, n_rows - p * kPanel), nb, packed.data() + p * pb);
+    const char* wp = w + p * kPanel * w_rb;
+    const int64_t nr = std::min(kPanel, n_rows - p * kPanel);
+    if (q6) {
+      pack_panel6(wp, w_rb, nr, nb, packed.data() + p * pb);
+    } else {
+      pack_panel(wt, wp, w_rb, nr, nb, packed.data() + p * pb);
+    }
   }
   const bool offset = has_offset(wt);
   thread_local core::AlignedBuffer<float> asum;
@@ -176,15 +291,16 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     asum.resize(static_cast<size_t>(M * nb));
     for (int64_t i = 0; i < M * nb; ++i) asum[i] = x.d[i] * static_cast<float>(x.sum[i]);
   }
-  const Micro* micros = offset ? kMicro<true> : kMicro<false>;
+  const Micro* micros = q6 ? kMicro6 : offset ? kMicro<true> : kMicro<false>;
+  const int rows = q6 ? kRows6 : kRows;
   for (int64_t mb = 0; mb < M; mb += kMC) {
     const int64_t me = std::min(M, mb + kMC);
     for (int64_t p = 0; p < n_panels; ++p) {
       const int64_t nr = std::min(kPanel, n_rows - p * kPanel);
       for (int s = 0; s < 2 && 8 * s < nr; ++s) {
-        for (int64_t m0 = mb; m0 < me; m0 += kRows) {
-          micros[std::min<int64_t>(kRows, me - m0)](x, asum.data(), m0, packed.data() + p * pb, s,
-                                                    out + m0 * ldo + p * kPanel, ldo, nr);
+        for (int64_t m0 = mb; m0 < me; m0 += rows) {
+          micros[std::min<int64_t>(rows, me - m0)](x, asum.data(), m0, packed.data() + p * pb, s,
+                                                   out + m0 * ldo + p * kPanel, ldo, nr);
         }
       }
     }
