@@ -111,9 +111,9 @@ inline void store_cols(float* c, __m256 v, int64_t n) {
   std::memcpy(c, tmp, static_cast<size_t>(n) * sizeof(float));
 }
 
-// Per activation row and block, what the block-end adds besides the scaled integer sum: an integer
-// start c·Σq when the weight's offset is c times its scale (q4_0: c = −8, q8_0: −128), else the f32
-// d_a·Σq that multiplies the packed offsets (q4_1, q4_K).
+// Per activation row and block, what the block-end adds besides the scaled integer sum: for q4_0 the
+// integer start −8·Σq (its offset is −8 times its scale), for q4_1 / q4_K the f32 d_a·Σq that
+// multiplies the packed offsets; for q6_K, `start` holds the block's two 16-value sums (see below).
 union RowExtra {
   const int32_t* start;
   const float* asum;
