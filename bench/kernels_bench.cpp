@@ -6,6 +6,7 @@
 //   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
+//   gemm_cold/<isa>/<dtype>/16xKxN  a 16-row GEMM on weights read from DRAM (a short prompt's prefill)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
 // Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
@@ -149,16 +150,24 @@ Weights make_weights(DType t, int64_t N, int64_t K, int64_t min_total_bytes) {
   return w;
 }
 
-void gemm(benchmark::State& st, k::Isa isa, DType t, int64_t M, int64_t K, int64_t N) {
+// cold: weights rotated through copies that exceed the L3 (a short prompt's prefill reads them from DRAM,
+// as decode does); also reports GB/s of weight bytes.
+void gemm(benchmark::State& st, k::Isa isa, DType t, int64_t M, int64_t K, int64_t N, bool cold) {
   if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
-  Weights w = make_weights(t, N, K, 0);
+  Weights w = make_weights(t, N, K, cold ? int64_t{96} << 20 : 0);
   const std::vector<float> x = randn(M * K, 2);
   std::vector<float> y(M * N);
+  size_t i = 0;
   for (auto _ : st) {
-    k::matmul(x.data(), M, w.view(0), nullptr, y.data());
+    k::matmul(x.data(), M, w.view(i), nullptr, y.data());
+    i = (i + 1) % w.copies.size();
     benchmark::DoNotOptimize(y.data());
   }
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  if (cold) {
+    const double bytes = static_cast<double>(nlm::core::dtype_row_bytes(t, K)) * N;
+    st.counters["GB/s"] = benchmark::Counter(bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+  }
 }
 
 void gemm_openblas(benchmark::State& st, int64_t M, int64_t K, int64_t N) {
@@ -211,7 +220,7 @@ int main(int argc, char** argv) {
         if (s.K % nlm::core::dtype_info(t).block_elems != 0) continue;  // q4_K needs K % 256 == 0
         const std::string name = "gemm/" + std::string(k::isa_name(isa)) + "/" +
                                  std::string(nlm::core::dtype_info(t).name) + "/" + shape;
-        benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, s.M, s.K, s.N)->UseRealTime();
+        benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, s.M, s.K, s.N, false)->UseRealTime();
       }
     }
   }
@@ -226,6 +235,16 @@ int main(int argc, char** argv) {
                                    isa, t, 2048, 512, false)->UseRealTime();
     }
   }
+  // A 16-token prompt through a TinyLlama-sized FFN matrix, weights from DRAM: the shortest prompts that
+  // take the GEMM path, where reading and repacking the weights weighs as much as the products.
+  for (k::Isa isa : k::supported_isas()) {
+    if (isa == k::Isa::kPortable) continue;
+    for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+      const std::string name = "gemm_cold/" + std::string(k::isa_name(isa)) + "/" +
+                               std::string(nlm::core::dtype_info(t).name) + "/16x2048x5632";
+      benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, 16, 2048, 5632, true)->UseRealTime();
+    }
+  }
   // One ~128-token chunk through a MiniLM-L6-shaped layer (q/k/v/o, up, down): the shapes a single
   // embedding request runs, where packing and threading overheads weigh most.
   const struct { int64_t M, K, N; } chunk_shapes[] = {{128, 384, 384}, {128, 384, 1536}, {128, 1536, 384}};
@@ -235,7 +254,7 @@ int main(int argc, char** argv) {
     for (k::Isa isa : k::supported_isas()) {
       if (isa == k::Isa::kPortable) continue;
       benchmark::RegisterBenchmark(("gemm/" + std::string(k::isa_name(isa)) + "/f32/" + shape).c_str(), gemm, isa,
-                                   DType::kF32, s.M, s.K, s.N)->UseRealTime();
+                                   DType::kF32, s.M, s.K, s.N, false)->UseRealTime();
     }
   }
   std::printf("kernels: isa %s, %d threads\n", std::string(k::isa_description()).c_str(), nlm::core::n_threads());

@@ -83,6 +83,7 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       NLM_FILL(pack_a);
       NLM_FILL(pack_b);
       NLM_FILL(gemm_packed);
+      NLM_FILL(dequantize);
       if (!k.gemm_int8) {  // may stay null
         k.gemm_int8 = base.gemm_int8;
         k.gemm_int8_dtypes = base.gemm_int8_dtypes;

@@ -43,15 +43,22 @@ bool is_weight_dtype(DType t);
 // y[M,N] = x[M,K] · W[N,K]ᵀ (+ bias[N]).
 // w: [N,K] (w.rows() = N, w.cols() = K), any weight dtype, rows w.row_bytes apart; K a multiple of the
 // dtype's block size. bias may be null. x rows ldx floats apart, y rows ldy apart. y must not alias x.
-// M < kGemmMinRows runs the GEMV path (memory bound): for quantized weights (q8_0, q4_0, q4_1, q4_K,
-// q6_K, a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127,
-// round to nearest even) and the dot products run in integers, so results differ from f32 math by that
-// rounding. M >= kGemmMinRows runs the blocked, packed f32 GEMM: weights of any dtype are decoded
-// exactly to f32 panels and activations are used as they are — except where gemm_runs_int8(w.dtype)
-// and the view carries no gemm_panels: then the GEMM runs in int8 with activations quantized as above.
+// Small M runs the GEMV path (memory bound): for quantized weights (q8_0, q4_0, q4_1, q4_K, q6_K,
+// a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127, round to
+// nearest even) and the dot products run in integers, so results differ from f32 math by that rounding.
+// Larger M runs a GEMM (matmul_runs_gemm): where gemm_runs_int8(w.dtype) and the view carries no
+// gemm_panels, in int8 with activations quantized as above, from kGemmMinRows rows; otherwise the
+// blocked, packed f32 GEMM (weights decoded exactly to f32 panels, activations used as they are), from
+// kGemmMinRows rows for f32 weights and views with gemm_panels, from kDecodedGemmMinRows rows for
+// weights it must decode per call (below that, decoding and packing every weight row cost more than the
+// GEMV path: TinyLlama-shaped f16 and q8_0 prompts of 16–40 tokens on Zen 3, docs/performance.md).
 inline constexpr int64_t kGemmMinRows = 16;
-// True when the active ISA has an int8 GEMM for weights of dtype t (AVX-512 VNNI: q8_0 and q4_0).
+inline constexpr int64_t kDecodedGemmMinRows = 40;
+// True when the active ISA has an int8 GEMM for weights of dtype t (AVX2: 4-bit and q6_K; AVX-512 and
+// NEON: q8_0 and 4-bit, NEON also q6_K).
 bool gemm_runs_int8(DType t);
+// True when matmul with M activation rows and weight view w runs a GEMM on the active ISA.
+bool matmul_runs_gemm(const TensorView& w, int64_t M);
 void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx = 0,
             int64_t ldy = 0);
 

@@ -93,12 +93,12 @@ void pack_weight_rows(const cpu::IsaKernels& kt, const TensorView& w, int64_t n0
   rows.resize(static_cast<size_t>(cpu::kPackNR * K));
   for (int64_t r0 = 0; r0 < nr; r0 += cpu::kPackNR) {
     const int64_t n = std::min(cpu::kPackNR, nr - r0);
-    for (int64_t r = 0; r < n; ++r) quant::dequantize(wd + (r0 + r) * w.row_bytes, w.dtype, K, rows.data() + r * K);
+    for (int64_t r = 0; r < n; ++r) kt.dequantize(wd + (r0 + r) * w.row_bytes, w.dtype, K, rows.data() + r * K);
     kt.pack_b(rows.data(), K, n, K, bp + r0 * K);
   }
 }
 
-// y = x · Wᵀ for M >= kGemmMinRows: x is packed once (its panels split over the pool), then the
+// y = x · Wᵀ when matmul_runs_gemm (f32 GEMM): x is packed once (its panels split over the pool), then the
 // weight's 16-column panels are split over the pool; each task packs its panels unless the view
 // carries them packed already.
 void gemm(const float* x, int64_t M, int64_t ldx, const TensorView& w, float* y, int64_t ldy) {
@@ -154,6 +154,12 @@ void gemm_int8(const cpu::IsaKernels& kt, const float* x, int64_t M, int64_t ldx
 
 bool gemm_runs_int8(DType t) { return int8_gemm_dtype(cpu::active_kernels(), t); }
 
+bool matmul_runs_gemm(const TensorView& w, int64_t M) {
+  if (M < kGemmMinRows) return false;
+  if (w.gemm_panels || w.dtype == DType::kF32 || gemm_runs_int8(w.dtype)) return true;
+  return M >= kDecodedGemmMinRows;
+}
+
 core::AlignedBuffer<float> pack_gemm_panels(const TensorView& w) {
   check_weight(w);
   const int64_t N = w.rows(), K = w.cols(), n_panels = (N + cpu::kPackNR - 1) / cpu::kPackNR;
@@ -183,9 +189,10 @@ void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, f
   const int64_t m_tile = M == 1 ? 1 : 64;
   const int64_t n_tile = rows_per_task(N, M, rb);
   const int64_t n_mt = (M + m_tile - 1) / m_tile, n_nt = (N + n_tile - 1) / n_tile;
-  if (M >= kGemmMinRows && !w.gemm_panels && int8_gemm_dtype(kt, w.dtype)) {
+  const bool run_gemm = matmul_runs_gemm(w, M);
+  if (run_gemm && !w.gemm_panels && int8_gemm_dtype(kt, w.dtype)) {
     gemm_int8(kt, x, M, ldx, w, y, ldy);
-  } else if (M >= kGemmMinRows) {
+  } else if (run_gemm) {
     gemm(x, M, ldx, w, y, ldy);
   } else if (is_int_dtype(w.dtype)) {
     const int64_t nb = K / 32;
@@ -215,12 +222,15 @@ void embed_rows(const TensorView& table, const int32_t* ids, int64_t n, float* o
   for (int64_t i = 0; i < n; ++i) {
     NLM_CHECK_MSG(ids[i] >= 0 && ids[i] < V, "[kernels] embed_rows: token id out of range");
   }
+  const auto& kt = cpu::active_kernels();
   core::parallel_for(n, [&](int64_t i, int) {
-    quant::dequantize(table.row<const char>(ids[i]), table.dtype, D, out + i * ld_out);
+    kt.dequantize(table.row<const char>(ids[i]), table.dtype, D, out + i * ld_out);
   });
 }
 
-void dequantize_row(const void* src, DType t, int64_t n, float* dst) { quant::dequantize(src, t, n, dst); }
+void dequantize_row(const void* src, DType t, int64_t n, float* dst) {
+  cpu::active_kernels().dequantize(src, t, n, dst);
+}
 
 void quantize_row(const float* src, DType t, int64_t n, void* dst) { quant::quantize(src, t, n, dst); }
 

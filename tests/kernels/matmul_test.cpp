@@ -2,7 +2,7 @@
 // Tolerances (from floating-point error analysis, not tuned):
 // - f32/f16/bf16 weights: the kernel sums K products in f32 in some order; |ŷ − y| ≤ γ_K·Σ|x||w| with
 //   γ_K ≈ K·u (u = 2^-24), the classic bound for any summation order. Bias adds one more rounding.
-// - Quantized weights on the GEMV path (M < kGemmMinRows) and the int8 GEMM (gemm_runs_int8): activations
+// - Quantized weights on the GEMV path (!matmul_runs_gemm) and the int8 GEMM (gemm_runs_int8): activations
 //   are rounded to int8 per 32-block (step d_b = max|x_b|/127, error
 //   ≤ d_b/2 per element), so |ŷ − y| ≤ Σ_b d_b/2 · Σ_{k∈b}|w_k| + γ_K·Σ|x||w|. A second, tight check
 //   compares with the exact product of the dequantized weights and dequantized activations: only f32
@@ -82,7 +82,7 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
   }
   for_each_isa([&](Isa) {
     // Activations are quantized on the GEMV path, and on the int8 GEMM where the ISA has one.
-    const bool int8_acts = is_int(t) && (M < kGemmMinRows || (gemm_runs_int8(t) && !packed));
+    const bool int8_acts = is_int(t) && (!matmul_runs_gemm(w.view, M) || (gemm_runs_int8(t) && !packed));
     Floats y(M * ldy);
     std::fill(y.data(), y.data() + M * ldy, -7.f);
     matmul(x.data(), M, w.view, b, y.data(), ldx, ldy);
@@ -132,7 +132,7 @@ TEST(Matmul, GemmEdgeSizesEveryDtype) {
   uint64_t seed = 100;
   for (DType t : kAll) {
     const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
-    for (int64_t M : {2, 5, 15, 16, 17, 67}) check_matmul(t, M, 37, be * 2, M % 2 == 0, seed++);
+    for (int64_t M : {2, 5, 15, 16, 17, 39, 40, 67}) check_matmul(t, M, 37, be * 2, M % 2 == 0, seed++);
   }
 }
 
@@ -169,7 +169,7 @@ TEST(Matmul, LargeShapes) {
   check_matmul(DType::kF32, M, N, 384 + 7, true, 300);
   check_matmul(DType::kQ8_0, 3, N, 1024, false, 301);
   check_matmul(DType::kQ4_K, 2, N, 1024, false, 302);
-  check_matmul(DType::kF16, 33, N, 256 + 7, false, 303);
+  check_matmul(DType::kF16, 41, N, 256 + 7, false, 303);  // the f32 GEMM on decoded panels
   // The int8 GEMM where the ISA has one: several row groups of 8 plus a tail, several tasks.
   check_matmul(DType::kQ8_0, 45, N, 768, true, 304);
   check_matmul(DType::kQ4_0, 21, N, 1024, false, 305);

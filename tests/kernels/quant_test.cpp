@@ -1,7 +1,7 @@
 // Quantized formats: GGUF bit layouts checked on hand-built blocks (expected values worked out from the
 // GGUF/ggml block definitions, not from our decoder), quantizer round trips within each format's error
-// bound (derivations in src/kernels/quant/quantize.cpp), the activation quantizer on every ISA, and the
-// exact MLX affine conversion.
+// bound (derivations in src/kernels/quant/quantize.cpp), the activation quantizer and the row decoder on
+// every ISA, and the exact MLX affine conversion.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -200,6 +200,49 @@ TEST(Quantizers, ActivationQuantizerIdenticalOnEveryIsa) {
         EXPECT_EQ(q, rq);
         EXPECT_EQ(d, rd);
         EXPECT_EQ(s, rs);
+      });
+    }
+  }
+}
+
+// The ISA tables' row decoder (GEMM panels, embedding rows) against quant::dequantize, bit for bit
+// (NaNs: NaN; a signalling f16 NaN comes out quiet from F16C): every weight dtype, rows with SIMD tails,
+// sources 2 bytes off alignment, and f16 / bf16 specials (zeros, subnormals, infinities, NaNs, extremes).
+TEST(Dequantize, EveryIsaMatchesTheReference) {
+  Rng rng(14);
+  const DType all[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,  DType::kQ4_0,
+                       DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
+  for (DType t : all) {
+    const int64_t be = core::dtype_info(t).block_elems;
+    const std::vector<int64_t> sizes = be == 1 ? std::vector<int64_t>{1, 7, 8, 9, 37, 4096 + 7}
+                                               : std::vector<int64_t>{be, 3 * be, 17 * be};
+    for (int64_t n : sizes) {
+      SCOPED_TRACE(::testing::Message() << core::dtype_info(t).name << " n=" << n);
+      std::vector<float> x = rng.normals(n, 2.f);
+      std::vector<char> buf(core::dtype_row_bytes(t, n) + 8);
+      char* src = buf.data() + (t == DType::kF32 || t == DType::kA4_32 || t == DType::kA8_32 ? 4 : 2);
+      quantize_row(x.data(), t, n, src);
+      if (t == DType::kF16 || t == DType::kBF16) {
+        const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83FF, 0x7C00, 0xFC00, 0x7E00, 0x7C01, 0x7BFF, 0x0400};
+        for (size_t i = 0; i < std::size(specials) && i < static_cast<size_t>(n); ++i) {
+          std::memcpy(src + 2 * i, &specials[i], 2);
+        }
+      }
+      std::vector<float> ref(n);
+      quant::dequantize(src, t, n, ref.data());
+      for_each_isa([&](Isa) {
+        std::vector<float> got(n, -1.f);
+        cpu::active_kernels().dequantize(src, t, n, got.data());
+        for (int64_t i = 0; i < n; ++i) {
+          if (std::isnan(ref[i])) {
+            ASSERT_TRUE(std::isnan(got[i])) << "i=" << i;
+            continue;
+          }
+          uint32_t a, b;
+          std::memcpy(&a, &got[i], 4);
+          std::memcpy(&b, &ref[i], 4);
+          ASSERT_EQ(a, b) << "i=" << i << " got " << got[i] << " want " << ref[i];
+        }
       });
     }
   }

@@ -67,6 +67,8 @@ struct IsaKernels {
   void (*gemm_int8)(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows,
                     float* out, int64_t ldo);
   uint32_t gemm_int8_dtypes;  // dtype_bit(t) for each t that gemm_int8 takes
+  // n values of a weight row to f32, bit for bit as quant::dequantize (GEMM panels, embedding rows).
+  void (*dequantize)(const void* src, core::DType t, int64_t n, float* dst);
 };
 
 constexpr uint32_t dtype_bit(core::DType t) { return 1u << static_cast<int>(t); }

@@ -20,6 +20,7 @@ void pack_b(const float* b, int64_t ldb, int64_t N, int64_t K, float* bp);
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
 void gemm_int8(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo);  // gemm_i8_avx2.cpp
+void dequantize(const void* src, core::DType t, int64_t n, float* dst);  // quant_avx2.cpp
 
 namespace {
 
@@ -304,6 +305,7 @@ const IsaKernels* avx2_kernels() {
       avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed, avx2::gemm_int8,
       dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
           dtype_bit(core::DType::kQ6_K),
+      avx2::dequantize,
   };
   return &k;
 }

@@ -12,6 +12,7 @@
 #include "core/f16.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/vec_avx2.h"
+#include "kernels/quant/quant.h"
 
 namespace nlm::kernels::cpu::avx2 {
 namespace {
@@ -340,6 +341,39 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
     case core::DType::kA8_32: return dot_format<Affine<BlockA8, false, true>>(x, M, w, w_rb, n_rows, out, ldo);
     default: return;
   }
+}
+
+// f16 (F16C), bf16 and q8_0 rows vectorized; other dtypes through quant::dequantize. The same values:
+// the conversions are exact and q8_0 is d·q in f32 either way.
+void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
+  const auto* s = static_cast<const uint8_t*>(src);
+  int64_t i = 0;
+  switch (t) {
+    case core::DType::kF16:
+      for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * i))));
+      }
+      break;
+    case core::DType::kBF16:
+      for (; i + 8 <= n; i += 8) {
+        const __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * i)));
+        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+      }
+      break;
+    case core::DType::kQ8_0: {
+      const auto* b = static_cast<const quant::BlockQ8_0*>(src);
+      for (int64_t k = 0; k < n / 32; ++k) {
+        const __m256 d = _mm256_set1_ps(f16(b[k].d));
+        for (int j = 0; j < 32; j += 8) {
+          const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[k].qs + j));
+          _mm256_storeu_ps(dst + 32 * k + j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q))));
+        }
+      }
+      return;
+    }
+    default: return quant::dequantize(src, t, n, dst);
+  }
+  if (i < n) quant::dequantize(s + 2 * i, t, n - i, dst + i);  // f16 / bf16 tail
 }
 
 }  // namespace nlm::kernels::cpu::avx2
