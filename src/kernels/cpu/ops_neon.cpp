@@ -20,6 +20,7 @@ void gemm_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c
 void gemm_packed(const float* ap, int64_t M, int64_t K, const float* bp, int64_t N, float* c, int64_t ldc);
 void gemm_int8(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
                int64_t ldo);  // gemm_i8_neon.cpp
+void dequantize(const void* src, core::DType t, int64_t n, float* dst);  // quant_neon.cpp
 float exp_sub_sum(float* x, float mx, int64_t n);  // act_neon.cpp
 void rms_apply(const float* x, const float* w, float inv, bool add_one, float* y, int64_t n);
 void ln_apply(const float* x, const float* w, const float* b, float mean, float inv, float* y, int64_t n);
@@ -162,6 +163,7 @@ const IsaKernels* neon_kernels() {
       neon::gemm_int8,
       dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) |
           dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K),
+      neon::dequantize,
   };
   return &k;
 }

@@ -7,6 +7,7 @@
 
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
+#include "kernels/quant/quant.h"
 
 namespace nlm::kernels::cpu::neon {
 namespace {
@@ -157,6 +158,41 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
       out[m * ldo + r] = v;
     }
   }
+}
+
+// f16 (fcvtl), bf16 and q8_0 rows vectorized; other dtypes through quant::dequantize. The same values:
+// the conversions are exact and q8_0 is d·q in f32 either way.
+void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
+  using core::DType;
+  const auto* s = static_cast<const uint8_t*>(src);
+  int64_t i = 0;
+  switch (t) {
+    case DType::kF16:
+      for (; i + 4 <= n; i += 4) {
+        vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(s + 2 * i)))));
+      }
+      break;
+    case DType::kBF16:
+      for (; i + 4 <= n; i += 4) {
+        const uint32x4_t h = vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(s + 2 * i)), 16);
+        vst1q_f32(dst + i, vreinterpretq_f32_u32(h));
+      }
+      break;
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(src);
+      for (int64_t k = 0; k < n / 32; ++k) {
+        const float d = f16(b[k].d);
+        for (int j = 0; j < 32; j += 8) {
+          const int16x8_t q = vmovl_s8(vld1_s8(b[k].qs + j));
+          vst1q_f32(dst + 32 * k + j, vmulq_n_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(q))), d));
+          vst1q_f32(dst + 32 * k + j + 4, vmulq_n_f32(vcvtq_f32_s32(vmovl_high_s16(q)), d));
+        }
+      }
+      return;
+    }
+    default: return quant::dequantize(src, t, n, dst);
+  }
+  if (i < n) quant::dequantize(s + 2 * i, t, n - i, dst + i);  // f16 / bf16 tail
 }
 
 }  // namespace nlm::kernels::cpu::neon
