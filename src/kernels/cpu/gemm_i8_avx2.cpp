@@ -1,13 +1,13 @@
-// AVX2 int8 GEMM for 4-bit block weights (q4_0, q4_1, q4_K) and q6_K × int8 activations, for CPUs
-// without VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs into int16 lanes,
+// AVX2 int8 GEMM for 4-bit block weights (q4_0, q4_1, q4_K, MLX a4_32) and q6_K × int8 activations,
+// for CPUs without VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs into int16 lanes,
 // saturating. The weights' 4-bit values (u ≤ 15) are the unsigned operand and activations stay signed
 // (|a| ≤ 127), so a pair is at most 3810 and 8 of them (one 32-block: 16 products per lane) at most
 // 30480: a whole block accumulates in int16 without saturation, and one VPMADDWD by ones widens it.
 // One 32-block of one row and 8 columns costs 8 VPMADDUBSW + 7 adds + 1 VPMADDWD + the scaling,
 // against 32 f32 FMAs for the same products.
 //  - w = s·u + o per 32-block (q4_0: s = d, o = −8d; q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m of
-//    the sub-block), so Σw·a = s·d_a·Σu·q + o·d_a·Σq. For q4_0 the offset term is integer (−8·Σq is
-//    added before the conversion), for q4_1 / q4_K one more FMA.
+//    the sub-block; a4_32: its f32 s and b), so Σw·a = s·d_a·Σu·q + o·d_a·Σq. For q4_0 the offset term
+//    is integer (−8·Σq is added before the conversion), for the others one more FMA.
 //  - q8_0 is not taken: its signed bytes need two such planes (w + 128 = 16·hi + lo), twice the work,
 //    which measured no faster than the f32 GEMM on dequantized panels (docs/performance.md).
 // Weights are repacked per call into 16-column panels; per 32-block: [k/4][2 strips of 8 columns]
@@ -42,10 +42,10 @@ inline __m256i load_u4(DType t, const char* row, int64_t b) {
     if (b % 2) q = _mm256_srli_epi16(q, 4);
     return _mm256_and_si256(q, _mm256_set1_epi8(15));
   }
-  // q4_0 / q4_1: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16].
-  const bool q41 = t == DType::kQ4_1;
-  const char* bp = row + b * static_cast<int64_t>(q41 ? sizeof(BlockQ4_1) : sizeof(BlockQ4_0));
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bp + (q41 ? 4 : 2)));
+  // q4_0 / q4_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16],
+  // after a header of 2, 4 or 8 bytes.
+  const int64_t bb = core::dtype_info(t).block_bytes, header = bb - 16;
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * bb + header));
   const __m128i m4 = _mm_set1_epi8(15);
   return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
 }
@@ -69,6 +69,11 @@ void pack_scales(DType t, const char* row, int64_t c, int64_t nb, uint8_t* out) 
         quant::k4_scale_min(blk.scales, j, &sc, &mn);
         put(8 * g + j, d * sc, -dmin * mn);
       }
+    }
+  } else if (t == DType::kA4_32) {  // f32 s and b: w = s·u + b
+    for (int64_t b = 0; b < nb; ++b) {
+      const auto& blk = reinterpret_cast<const quant::BlockA4*>(row)[b];
+      put(b, blk.s, blk.b);
     }
   } else {
     const bool q41 = t == DType::kQ4_1;

@@ -1,9 +1,10 @@
-// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1, q4_K and q6_K weights × int8 activations.
+// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1, q4_K, q6_K and MLX a4_32 weights × int8
+// activations.
 // SDOT by lane adds, per int32 lane c, Σ_j w[c][j]·a[4·lane + j]: one register holds 4 weight columns × 4
 // k, the other 16 k of one activation row, and the lane picks the 4-byte group, so activations need no
 // broadcast. Both operands are signed, so values go in as they are: q8_0 w, q4_0 nibble − 8, q4_1 /
-// q4_K the 4-bit value u with w = s·u + o per 32-block (q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m
-// of the sub-block), whose offset adds o·d_a·Σa by one FMA per block.
+// q4_K / a4_32 the 4-bit value u with w = s·u + o per 32-block (q4_1: s = d, o = m; q4_K: s = d·sc,
+// o = −dmin·m of the sub-block; a4_32: its f32 s and b), whose offset adds o·d_a·Σa by one FMA per block.
 // Weights are repacked per call into 16-column panels; per 32-block: [k/4][16 columns][4] bytes, then
 // 16 scales and 16 offsets (f32). Tiles: 4 rows × 8 columns (8 int32 + 8 f32 accumulators, the 4 rows'
 // 32 activations in 8 registers, 2 weight registers).
@@ -28,7 +29,7 @@ constexpr int64_t kMC = 48;                            // activation rows per sw
 
 inline float f16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
 
-constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K; }
+constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32; }
 
 // Block b (of 32) of one weight row as 32 signed values in element order.
 void load_values(DType t, const char* row, int64_t b, int8_t* v) {
@@ -46,12 +47,11 @@ void load_values(DType t, const char* row, int64_t b, int8_t* v) {
     }
     return;
   }
-  // q4_0 / q4_1: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16].
-  const bool q41 = t == DType::kQ4_1;
-  const uint8_t* qs = q41 ? reinterpret_cast<const BlockQ4_1*>(row)[b].qs  //
-                          : reinterpret_cast<const BlockQ4_0*>(row)[b].qs;
-  const uint8x16_t q = vld1q_u8(qs);
-  const int8x16_t bias = vdupq_n_s8(q41 ? 0 : 8);
+  // q4_0 / q4_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of
+  // qs[k − 16], after a header of 2, 4 or 8 bytes.
+  const int64_t bb = core::dtype_info(t).block_bytes;
+  const uint8x16_t q = vld1q_u8(reinterpret_cast<const uint8_t*>(row + b * bb + bb - 16));
+  const int8x16_t bias = vdupq_n_s8(t == DType::kQ4_0 ? 8 : 0);
   vst1q_s8(v, vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), bias));
   vst1q_s8(v + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), bias));
 }
@@ -76,10 +76,15 @@ void pack_scales(DType t, const char* row, int64_t c, int64_t nb, uint8_t* out) 
         put(8 * g + j, d * sc, -dmin * mn);
       }
     }
+  } else if (t == DType::kA4_32) {  // f32 s and b: w = s·u + b
+    for (int64_t b = 0; b < nb; ++b) {
+      const auto& blk = reinterpret_cast<const quant::BlockA4*>(row)[b];
+      put(b, blk.s, blk.b);
+    }
   } else {
     const int64_t bb = core::dtype_info(t).block_bytes;
     for (int64_t b = 0; b < nb; ++b) {
-      uint16_t h[2];  // every format here starts with the f16 scale (q4_1: then m)
+      uint16_t h[2];  // q8_0 / q4_0 / q4_1 start with the f16 scale (q4_1: then m)
       std::memcpy(h, row + b * bb, sizeof h);
       put(b, f16(h[0]), t == DType::kQ4_1 ? f16(h[1]) : 0.f);
     }

@@ -162,7 +162,7 @@ const IsaKernels* neon_kernels() {
       neon::binary,  nullptr,         nullptr,                neon::gemm_packed,  // packing: portable's
       neon::gemm_int8,
       dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) |
-          dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K),
+          dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32),
       neon::dequantize,
   };
   return &k;
