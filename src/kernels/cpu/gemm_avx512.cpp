@@ -4,14 +4,14 @@
 //   panels (24 zmm accumulators), 6×32 and 6×16 ones at the grid's edges, masked edge stores. On a
 //   Sapphire Rapids VM (2 threads) 12×32 measured 183 GFLOP/s at 2048x768x3072 against 131–195 for
 //   6×32 alone; splitting k-blocks to 192 (B slice in L1) gained nothing (docs/performance.md).
-// - int8 (q8_0, q4_0, q4_1, q4_K weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
+// - int8 (q8_0, q4_0, q4_1, q4_K, a4_32, a8_32 weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
 //   weights are stored as w + 128 (unsigned) and activations stay signed; Σ(w + 128)·a over a 32-block
 //   exceeds Σw·a by 128·Σa, which the activation quantizer already provides (ActRows::sum), so each
 //   block's accumulator starts at −128·Σa. One 32-block of one row and 16 columns costs 8 VPDPBUSD +
 //   convert, scale and FMA, against 32 f32 FMAs for the same products. Tile: 4 rows × 2 panels (each
-//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest. q4_1 and
-//   q4_K (w = s·u + o per 32, u the 4-bit value) feed u itself as the unsigned operand, start at zero
-//   and add o·d_a·Σa per block with one more FMA.
+//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest. q4_1,
+//   q4_K and MLX a4_32 / a8_32 (w = s·u + o per 32, u the 4- or 8-bit unsigned value) feed u itself as
+//   the unsigned operand, start at zero and add o·d_a·Σa per block with one more FMA.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -165,7 +165,10 @@ void micro(int64_t rp, int64_t np, int64_t kc, const float* ap, int64_t a_next, 
 constexpr int64_t kI8Block = 8 * 64 + 2 * 16 * 4;
 constexpr int kI8Rows = 4, kI8Panels = 2;  // activation rows and weight panels per micro-kernel call
 
-constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K; }
+constexpr bool has_offset(DType t) {
+  return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32 || t == DType::kA8_32;
+}
+constexpr bool mlx_affine(DType t) { return t == DType::kA4_32 || t == DType::kA8_32; }  // f32 s, b; then qs
 
 // Scale and offset of q4_K sub-block b (of 32 values) of one weight row.
 void k4_scale_offset(const char* row, int64_t b, float* s, float* o) {
@@ -175,6 +178,9 @@ void k4_scale_offset(const char* row, int64_t b, float* s, float* o) {
   *s = core::f16_to_f32(blk->d) * sc;
   *o = -core::f16_to_f32(blk->dmin) * mn;
 }
+
+// Bytes before a 32-block's values (q8_0, q4_0: f16 d; q4_1: d, m; a4_32 / a8_32: f32 s, b).
+constexpr int64_t value_offset(DType t) { return mlx_affine(t) ? 8 : t == DType::kQ4_1 ? 4 : 2; }
 
 // Block b (of 32) of one weight row as 32 unsigned bytes (as packed), its scale and offset.
 void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, float* o) {
@@ -186,21 +192,25 @@ void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, flo
     return;
   }
   const char* blk = row + b * core::dtype_info(t).block_bytes;
-  uint16_t h[2];
-  std::memcpy(h, blk, sizeof h);  // every format here starts with the f16 scale (q4_1: then m)
-  *s = core::f16_to_f32(h[0]);
-  if (t == DType::kQ8_0) {
-    for (int k = 0; k < 32; ++k) u[k] = static_cast<uint8_t>(blk[2 + k] ^ 0x80);
+  const auto* qs = reinterpret_cast<const uint8_t*>(blk + value_offset(t));
+  if (mlx_affine(t)) {
+    std::memcpy(s, blk, 4);
+    std::memcpy(o, blk + 4, 4);
+  } else {
+    uint16_t h[2];
+    std::memcpy(h, blk, sizeof h);  // the f16 scale (q4_1: then m)
+    *s = core::f16_to_f32(h[0]);
+    if (t == DType::kQ4_1) *o = core::f16_to_f32(h[1]);
+  }
+  if (t == DType::kQ8_0 || t == DType::kA8_32) {
+    for (int k = 0; k < 32; ++k) u[k] = t == DType::kQ8_0 ? static_cast<uint8_t>(qs[k] ^ 0x80) : qs[k];
     return;
   }
-  const bool q41 = t == DType::kQ4_1;
-  const auto* qs = reinterpret_cast<const uint8_t*>(blk + (q41 ? 4 : 2));
-  const uint8_t bias = q41 ? 0 : 120;  // q4_0: w + 128 = nibble + 120
+  const uint8_t bias = t == DType::kQ4_0 ? 120 : 0;  // q4_0: w + 128 = nibble + 120
   for (int j = 0; j < 16; ++j) {
     u[j] = static_cast<uint8_t>((qs[j] & 15) + bias);
     u[j + 16] = static_cast<uint8_t>((qs[j] >> 4) + bias);
   }
-  if (q41) *o = core::f16_to_f32(h[1]);
 }
 
 // 16 full weight rows as nb packed blocks: the j-th vector of a block is one gather of dword j from
@@ -223,13 +233,15 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
     if (k_quant) {
       vals = w + (b / 8) * bb + 16 + 32 * (b % 8 / 2);
     } else {
-      vals = w + b * bb + (t == DType::kQ4_1 ? 4 : 2);
+      vals = w + b * bb + value_offset(t);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
       __m512i v;
       if (t == DType::kQ8_0) {  // w + 128 = w ^ 0x80
         v = _mm512_xor_si512(_mm512_i32gather_epi32(rows, vals + 4 * j, 1), sign);
+      } else if (t == DType::kA8_32) {  // already unsigned
+        v = _mm512_i32gather_epi32(rows, vals + 4 * j, 1);
       } else if (k_quant) {
         v = _mm512_i32gather_epi32(rows, vals + 4 * j, 1);
         if (b % 2) v = _mm512_srli_epi32(v, 4);
@@ -244,6 +256,11 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
     }
     if (k_quant) {
       for (int r = 0; r < kNR; ++r) k4_scale_offset(w + r * w_rb, b, so + r, so + kNR + r);
+      continue;
+    }
+    if (mlx_affine(t)) {  // f32 s and b, as bits
+      _mm512_storeu_si512(so, _mm512_i32gather_epi32(rows, w + b * bb, 1));
+      _mm512_storeu_si512(so + kNR, _mm512_i32gather_epi32(rows, w + b * bb + 4, 1));
       continue;
     }
     const __m512i d = _mm512_i32gather_epi32(rows, w + b * bb, 1);  // f16 d in each dword's low half
@@ -394,7 +411,8 @@ const IsaKernels* avx512_kernels() {
                                    .gemm_packed = avx512::gemm_packed,
                                    .gemm_int8 = avx512::gemm_int8,
                                    .gemm_int8_dtypes = dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) |
-                                                       dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K)};
+                                                       dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
+                                                       dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kA8_32)};
   return &k;
 }
 
