@@ -51,7 +51,9 @@ inline V emu_vec(const T* in) {
   return emu_vec<__m512i>(r);
 }
 [[gnu::noinline]] inline __m512 _mm512_loadu_ps(const void* p) { return emu_vec<__m512>(static_cast<const float*>(p)); }
-[[gnu::noinline]] inline __m512i _mm512_loadu_si512(const void* p) { return emu_vec<__m512i>(static_cast<const char*>(p)); }
+[[gnu::noinline]] inline __m512i _mm512_loadu_si512(const void* p) {
+  return emu_vec<__m512i>(static_cast<const char*>(p));
+}
 [[gnu::noinline]] inline void _mm512_storeu_ps(void* p, __m512 a) { std::memcpy(p, &a, 64); }
 
 // Lanes whose mask bit is clear are neither read nor written (no fault past the end of a buffer).

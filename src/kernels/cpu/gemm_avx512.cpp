@@ -4,14 +4,15 @@
 //   panels (24 zmm accumulators), 6×32 and 6×16 ones at the grid's edges, masked edge stores. On a
 //   Sapphire Rapids VM (2 threads) 12×32 measured 183 GFLOP/s at 2048x768x3072 against 131–195 for
 //   6×32 alone; splitting k-blocks to 192 (B slice in L1) gained nothing (docs/performance.md).
-// - int8 (q8_0, q4_0, q4_1, q4_K, a4_32, a8_32 weights × int8 activations): VPDPBUSD multiplies unsigned by signed bytes, so
-//   weights are stored as w + 128 (unsigned) and activations stay signed; Σ(w + 128)·a over a 32-block
-//   exceeds Σw·a by 128·Σa, which the activation quantizer already provides (ActRows::sum), so each
-//   block's accumulator starts at −128·Σa. One 32-block of one row and 16 columns costs 8 VPDPBUSD +
-//   convert, scale and FMA, against 32 f32 FMAs for the same products. Tile: 4 rows × 2 panels (each
-//   activation broadcast feeds 2 VPDPBUSD); measured against 8 × 1 and 6 × 2, it was fastest. q4_1,
-//   q4_K and MLX a4_32 / a8_32 (w = s·u + o per 32, u the 4- or 8-bit unsigned value) feed u itself as
-//   the unsigned operand, start at zero and add o·d_a·Σa per block with one more FMA.
+// - int8 (q8_0, q4_0, q4_1, q4_K, a4_32, a8_32 weights × int8 activations): VPDPBUSD multiplies
+//   unsigned by signed bytes, so q8_0 / q4_0 weights are stored as w + 128 (unsigned) and activations
+//   stay signed; Σ(w + 128)·a over a 32-block exceeds Σw·a by 128·Σa, which the activation quantizer
+//   already provides (ActRows::sum), so each block's accumulator starts at −128·Σa. One 32-block of one
+//   row and 16 columns costs 8 VPDPBUSD + convert, scale and FMA, against 32 f32 FMAs for the same
+//   products. Tile: 4 rows × 2 panels (each activation broadcast feeds 2 VPDPBUSD); measured against
+//   8 × 1 and 6 × 2, it was fastest. q4_1, q4_K and MLX a4_32 / a8_32 (w = s·u + o per 32, u the 4- or
+//   8-bit unsigned value; kernels/cpu/block_affine.h) feed u itself as the unsigned operand, start at
+//   zero and add o·d_a·Σa per block with one more FMA.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -25,6 +26,7 @@
 
 #include "core/arena.h"
 #include "core/f16.h"
+#include "kernels/cpu/block_affine.h"
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
@@ -170,38 +172,20 @@ constexpr bool has_offset(DType t) {
 }
 constexpr bool mlx_affine(DType t) { return t == DType::kA4_32 || t == DType::kA8_32; }  // f32 s, b; then qs
 
-// Scale and offset of q4_K sub-block b (of 32 values) of one weight row.
-void k4_scale_offset(const char* row, int64_t b, float* s, float* o) {
-  const auto* blk = reinterpret_cast<const quant::BlockQ4_K*>(row) + b / 8;
-  uint8_t sc, mn;
-  quant::k4_scale_min(blk->scales, static_cast<int>(b % 8), &sc, &mn);
-  *s = core::f16_to_f32(blk->d) * sc;
-  *o = -core::f16_to_f32(blk->dmin) * mn;
-}
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
 // Bytes before a 32-block's values (q8_0, q4_0: f16 d; q4_1: d, m; a4_32 / a8_32: f32 s, b).
 constexpr int64_t value_offset(DType t) { return mlx_affine(t) ? 8 : t == DType::kQ4_1 ? 4 : 2; }
 
 // Block b (of 32) of one weight row as 32 unsigned bytes (as packed), its scale and offset.
 void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, float* o) {
-  *o = 0.f;
+  block_affine<f16>(t, row, b, b + 1, s, o, 1);
   if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
     const uint8_t* qs = reinterpret_cast<const quant::BlockQ4_K*>(row)[b / 8].qs + 32 * (b % 8 / 2);
     for (int k = 0; k < 32; ++k) u[k] = b % 2 ? qs[k] >> 4 : qs[k] & 15;
-    k4_scale_offset(row, b, s, o);
     return;
   }
-  const char* blk = row + b * core::dtype_info(t).block_bytes;
-  const auto* qs = reinterpret_cast<const uint8_t*>(blk + value_offset(t));
-  if (mlx_affine(t)) {
-    std::memcpy(s, blk, 4);
-    std::memcpy(o, blk + 4, 4);
-  } else {
-    uint16_t h[2];
-    std::memcpy(h, blk, sizeof h);  // the f16 scale (q4_1: then m)
-    *s = core::f16_to_f32(h[0]);
-    if (t == DType::kQ4_1) *o = core::f16_to_f32(h[1]);
-  }
+  const auto* qs = reinterpret_cast<const uint8_t*>(row + b * core::dtype_info(t).block_bytes + value_offset(t));
   if (t == DType::kQ8_0 || t == DType::kA8_32) {
     for (int k = 0; k < 32; ++k) u[k] = t == DType::kQ8_0 ? static_cast<uint8_t>(qs[k] ^ 0x80) : qs[k];
     return;
@@ -255,7 +239,7 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
       _mm512_storeu_si512(o + 64 * j, v);
     }
     if (k_quant) {
-      for (int r = 0; r < kNR; ++r) k4_scale_offset(w + r * w_rb, b, so + r, so + kNR + r);
+      for (int r = 0; r < kNR; ++r) block_affine<f16>(t, w + r * w_rb, b, b + 1, so + r, so + kNR + r, 1);
       continue;
     }
     if (mlx_affine(t)) {  // f32 s and b, as bits

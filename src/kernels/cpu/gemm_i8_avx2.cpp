@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "core/arena.h"
+#include "kernels/cpu/block_affine.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/vec_avx2.h"
 #include "kernels/quant/blocks.h"
@@ -51,39 +52,11 @@ inline __m256i load_u4(DType t, const char* row, int64_t b) {
 }
 
 // Scale s and offset o of every block of weight row `row` into column c of the packed blocks (zeros for
-// a missing column: row null). q4_K decodes each super-block's 8 pairs once.
+// a missing column: row null).
 void pack_scales(DType t, const char* row, int64_t c, int64_t nb, uint8_t* out) {
-  const auto put = [&](int64_t b, float s, float o) {
-    auto* so = reinterpret_cast<float*>(out + b * kBlockBytes + 512);
-    so[c] = s;
-    so[kPanel + c] = o;
-  };
-  if (!row) {
-    for (int64_t b = 0; b < nb; ++b) put(b, 0.f, 0.f);
-  } else if (t == DType::kQ4_K) {
-    for (int64_t g = 0; g < nb / 8; ++g) {
-      const auto& blk = reinterpret_cast<const quant::BlockQ4_K*>(row)[g];
-      const float d = f16(blk.d), dmin = f16(blk.dmin);
-      for (int j = 0; j < 8; ++j) {
-        uint8_t sc, mn;
-        quant::k4_scale_min(blk.scales, j, &sc, &mn);
-        put(8 * g + j, d * sc, -dmin * mn);
-      }
-    }
-  } else if (t == DType::kA4_32) {  // f32 s and b: w = s·u + b
-    for (int64_t b = 0; b < nb; ++b) {
-      const auto& blk = reinterpret_cast<const quant::BlockA4*>(row)[b];
-      put(b, blk.s, blk.b);
-    }
-  } else {
-    const bool q41 = t == DType::kQ4_1;
-    const int64_t bb = q41 ? sizeof(quant::BlockQ4_1) : sizeof(quant::BlockQ4_0);
-    for (int64_t b = 0; b < nb; ++b) {
-      uint16_t h[2];
-      std::memcpy(h, row + b * bb, sizeof h);
-      put(b, f16(h[0]), q41 ? f16(h[1]) : -8.f * f16(h[0]));
-    }
-  }
+  float* s = reinterpret_cast<float*>(out + 512) + c;
+  if (row) return block_affine<f16>(t, row, 0, nb, s, s + kPanel, kBlockBytes / 4);
+  for (int64_t b = 0; b < nb; ++b) s[b * kBlockBytes / 4] = s[b * kBlockBytes / 4 + kPanel] = 0.f;
 }
 
 // Weight rows [0, nr) (nr ≤ 16; missing columns get zeros) as nb packed panel blocks: per block and

@@ -30,7 +30,8 @@ if ! command -v "$CXX" >/dev/null || [ ! -d "$GTEST" ]; then
 fi
 FLAGS+=(-I"$OUT/generated" -I"$GTEST/include" -I"$GTEST")
 mkdir -p "$OUT/obj" "$OUT/generated/core"
-[ -f "$OUT/generated/core/version.h" ] || sed 's/@[A-Za-z_]*@/0/g' src/core/version.h.in > "$OUT/generated/core/version.h"
+VERSION_H="$OUT/generated/core/version.h"
+[ -f "$VERSION_H" ] || sed 's/@[A-Za-z_]*@/0/g' src/core/version.h.in > "$VERSION_H"
 
 srcs=(src/core/status.cpp src/core/log.cpp src/core/cpu_features.cpp src/core/thread_pool.cpp src/core/arena.cpp)
 while IFS= read -r f; do srcs+=("$f"); done < <(find src/kernels -name '*.cpp' | grep -Ev "$SKIP" | sort)
