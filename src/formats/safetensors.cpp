@@ -31,7 +31,7 @@ constexpr DtypeSpec kDtypes[] = {
     {"I32", 4, true, core::DType::kI32},   {"I8", 1, true, core::DType::kI8},
     {"U8", 1, true, core::DType::kI8},     {"BOOL", 1, false, core::DType::kI8},
     {"I16", 2, false, core::DType::kI8},   {"U16", 2, false, core::DType::kI8},
-    {"U32", 4, false, core::DType::kI8},   {"U64", 8, false, core::DType::kI8},
+    {"U32", 4, true, core::DType::kI32},   {"U64", 8, false, core::DType::kI8},
     {"F64", 8, false, core::DType::kI8},   {"F8_E4M3", 1, false, core::DType::kI8},
     {"F8_E5M2", 1, false, core::DType::kI8},
 };

@@ -22,7 +22,7 @@ struct SafetensorsTensor {
   std::string dtype;        // as written: "F32", "F16", "BF16", "I64", "I32", "I8", "U8", ...
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0;  // byte offsets inside the data buffer
-  bool usable = false;      // dtype supported (U8 is viewed as kI8 bytes) and at most 4 dimensions
+  bool usable = false;      // dtype supported (U8 viewed as kI8, U32 as kI32) and at most 4 dims
   core::TensorView view;    // valid when usable
 };
 

@@ -1,6 +1,6 @@
 #include "models/binder.h"
 
-#include "core/f16.h"
+#include "kernels/kernels.h"
 
 namespace nlm::models {
 
@@ -89,16 +89,18 @@ bool Binder::bind_impl(std::string_view name, std::initializer_list<int64_t> sha
     return false;
   }
   if (to_f32 && v.dtype != core::DType::kF32) {
-    if (v.dtype != core::DType::kF16 && v.dtype != core::DType::kBF16) {
+    const core::DTypeInfo info = core::dtype_info(v.dtype);
+    const bool decodable = info.quantized || v.dtype == core::DType::kF16 || v.dtype == core::DType::kBF16;
+    if (!decodable || v.cols() % info.block_elems != 0) {
       record(core::error(core::ErrorCode::kModelLoadFailed,
-                         "[binder] tensor '" + full + "': dtype " + std::string(core::dtype_info(v.dtype).name) +
-                             " where f32, f16 or bf16 is needed"));
+                         "[binder] tensor '" + full + "': dtype " + std::string(info.name) +
+                             " where a float or quantized weight dtype is needed"));
       return false;
     }
     auto& buf = state_->storage->buffers.emplace_back(static_cast<size_t>(v.numel()));
-    const auto* h = static_cast<const uint16_t*>(v.data);
-    const bool f16 = v.dtype == core::DType::kF16;
-    for (size_t i = 0; i < buf.size(); ++i) buf[i] = f16 ? core::f16_to_f32(h[i]) : core::bf16_to_f32(h[i]);
+    for (int64_t r = 0; r < v.rows(); ++r) {
+      kernels::dequantize_row(v.row<const void>(r), v.dtype, v.cols(), buf.data() + r * v.cols());
+    }
     v.data = buf.data();
     v.dtype = core::DType::kF32;
     v.row_bytes = core::dtype_row_bytes(v.dtype, v.cols());

@@ -27,7 +27,7 @@
 
 namespace nlm::models {
 
-// Converted weights (f16/bf16 -> f32) owned for the model's lifetime.
+// Converted weights (f16 / bf16 / quantized -> f32) owned for the model's lifetime.
 struct WeightStorage {
   std::deque<std::vector<float>> buffers;
   std::deque<core::AlignedBuffer<float>> gemm_panels;  // weights packed for the GEMM (kernels::pack_gemm_panels)
@@ -43,7 +43,7 @@ class Binder {
 
   // Binds `name` with exactly `shape` (outermost first), any dtype. False on failure (recorded).
   bool bind(std::string_view name, std::initializer_list<int64_t> shape, core::TensorView* out);
-  // Same, then converts f16/bf16 to an owned f32 copy; other dtypes fail.
+  // Same, then decodes f16 / bf16 / quantized weights into an owned f32 copy; integer dtypes fail.
   bool bind_f32(std::string_view name, std::initializer_list<int64_t> shape, core::TensorView* out);
   // Optional tensors: false and no error when absent under every prefix (wrong shape is still an error).
   bool bind_optional(std::string_view name, std::initializer_list<int64_t> shape, core::TensorView* out);

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "formats/mlx_quantized.h"
 #include "formats/safetensors.h"
 
 namespace nlm::models {
@@ -38,7 +39,8 @@ core::Result<std::shared_ptr<EncoderModel>> load_encoder(const std::string& dir)
                        "[models] " + config.source() + ": architecture '" + config.architecture() + "' (model_type '" +
                            config.model_type() + "') is not a supported encoder");
   }
-  NLM_ASSIGN_OR_RETURN(auto weights, formats::SafetensorsModel::open(dir));
+  NLM_ASSIGN_OR_RETURN(auto file_weights, formats::SafetensorsModel::open(dir));
+  NLM_ASSIGN_OR_RETURN(auto weights, formats::wrap_mlx_quantized(std::move(file_weights), config.json()));
   EncoderSource src{std::move(config), std::move(weights), arch->padding_positions};
   return arch->load(src);
 }

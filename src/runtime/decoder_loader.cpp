@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "formats/gguf_names.h"
+#include "formats/mlx_quantized.h"
 #include "formats/model_config.h"
 #include "formats/safetensors.h"
 
@@ -34,7 +35,8 @@ core::Status finish(LoadedDecoder& d, const models::DecoderSource& src) {
   const std::string type = src.config.value("model_type", std::string());
   models::DecoderLoadFn load = models::find_decoder_loader(type);
   if (!load) {
-    return core::error(ErrorCode::kUnsupported, "[decoder] architecture '" + type + "' is not supported for generation");
+    return core::error(ErrorCode::kUnsupported,
+                       "[decoder] architecture '" + type + "' is not supported for generation");
   }
   NLM_ASSIGN_OR_RETURN(d.model, load(src));
   d.eos_token_ids = d.model->info().eos_token_ids;
@@ -50,14 +52,14 @@ core::Status load_hf(LoadedDecoder& d, const fs::path& dir) {
     NLM_ASSIGN_OR_RETURN(src.generation_config, formats::read_json_file((dir / "generation_config.json").string()));
     d.generation_config = src.generation_config;
   }
-  NLM_ASSIGN_OR_RETURN(auto weights, formats::SafetensorsModel::open(dir.string()));
-  src.weights = std::move(weights);
+  NLM_ASSIGN_OR_RETURN(auto files, formats::SafetensorsModel::open(dir.string()));
+  NLM_ASSIGN_OR_RETURN(src.weights, formats::wrap_mlx_quantized(files, src.config));
   if (fs::exists(dir / "tokenizer.json", ec)) {
     auto tk = tok::load_tokenizer(dir.string());
     if (tk.is_ok()) d.tokenizer = std::move(tk).value();
     else d.tokenizer_status = tk.status();
   }
-  d.format = "safetensors";
+  d.format = src.weights == files ? "safetensors" : "mlx";
   return finish(d, src);
 }
 

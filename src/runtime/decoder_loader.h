@@ -18,7 +18,7 @@ namespace nlm::runtime {
 
 struct LoadedDecoder {
   std::string path;
-  std::string format;  // "safetensors" or "gguf"
+  std::string format;  // "safetensors", "mlx" (quantized MLX safetensors) or "gguf"
   std::unique_ptr<models::DecoderModel> model;
   std::shared_ptr<tok::Tokenizer> tokenizer;  // null when there is none
   core::Status tokenizer_status;              // why there is none (ok when absent)

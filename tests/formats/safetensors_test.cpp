@@ -22,6 +22,7 @@ SafetensorsWriter small_model() {
   w.add("b", "BF16", {1, 2}, raw_bytes(std::vector<uint16_t>{core::f32_to_bf16(1.5f), core::f32_to_bf16(3)}));
   w.add("ids", "I64", {2}, raw_bytes(std::vector<int64_t>{7, -9}));
   w.add("u", "U8", {4}, std::string("\x01\x02\x03\xff", 4));
+  w.add("u32", "U32", {1, 2}, raw_bytes(std::vector<uint32_t>{0x87654321u, 7}));  // MLX packed values
   w.add("s", "F32", {}, raw_bytes(std::vector<float>{42}));
   w.metadata("format", "pt");
   return w;
@@ -56,6 +57,10 @@ TEST(Safetensors, ReadsEveryDtypeInPlace) {
   ASSERT_TRUE(u.is_ok());
   EXPECT_EQ((*f)->find("u")->dtype, "U8");
   EXPECT_EQ(u->as<uint8_t>()[3], 0xff);
+  auto u32 = (*f)->tensor("u32");
+  ASSERT_TRUE(u32.is_ok());
+  EXPECT_EQ(u32->dtype, DType::kI32);
+  EXPECT_EQ(u32->as<uint32_t>()[0], 0x87654321u);
   auto s = (*f)->tensor("s");
   ASSERT_TRUE(s.is_ok());
   EXPECT_EQ(s->ndim, 0);

@@ -1,6 +1,9 @@
 // Exact conversion of MLX affine-quantized weights (mlx.core.quantize, mode "affine") into nativelm's
 // 32-element affine blocks: every MLX group of 32/64/128 becomes 1/2/4 blocks sharing its scale and bias,
 // which f32 holds exactly whatever the source dtype (f16, bf16, f32); the integers are copied.
+#include <bit>
+#include <cstring>
+
 #include "core/f16.h"
 #include "kernels/kernels.h"
 #include "kernels/quant/blocks.h"
@@ -16,10 +19,20 @@ float load_scalar(const void* p, DType t, int64_t i) {
   }
 }
 
-// Element k of a row packed little-endian in 32-bit words.
-inline uint32_t packed_at(const uint32_t* row, int64_t k, int bits) {
-  const int per = 32 / bits;
-  return (row[k / per] >> (bits * (k % per))) & ((1u << bits) - 1u);
+// One 32-block of 4-bit values (4 words, element j at bits 4·(j % 8) of word j / 8) in q4_1 nibble order:
+// byte j holds element j (low nibble) and element j + 16 (high nibble).
+inline void pack_a4(const uint32_t* w, uint8_t* qs) {
+  for (int j = 0; j < 8; ++j) {
+    const int sh = 4 * j;
+    qs[j] = static_cast<uint8_t>(((w[0] >> sh) & 15u) | (((w[2] >> sh) & 15u) << 4));
+    qs[j + 8] = static_cast<uint8_t>(((w[1] >> sh) & 15u) | (((w[3] >> sh) & 15u) << 4));
+  }
+}
+
+// One 32-block of 8-bit values: byte j of the little-endian words is element j.
+inline void pack_a8(const uint32_t* w, uint8_t* qs) {
+  static_assert(std::endian::native == std::endian::little, "MLX packs values into little-endian words");
+  std::memcpy(qs, w, 32);
 }
 
 }  // namespace
@@ -38,18 +51,17 @@ bool convert_mlx_affine(const uint32_t* wq, const void* scales, const void* bias
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t g = n * groups_per_row + (32 * b) / group;
       const float s = load_scalar(scales, scale_dtype, g), bias = load_scalar(biases, scale_dtype, g);
+      const uint32_t* words = row + b * bits;  // 32 values take `bits` words
       if (bits == 4) {
         quant::BlockA4& blk = static_cast<quant::BlockA4*>(dst)[n * nb + b];
         blk.s = s;
         blk.b = bias;
-        for (int j = 0; j < 16; ++j) {
-          blk.qs[j] = static_cast<uint8_t>(packed_at(row, 32 * b + j, 4) | (packed_at(row, 32 * b + j + 16, 4) << 4));
-        }
+        pack_a4(words, blk.qs);
       } else {
         quant::BlockA8& blk = static_cast<quant::BlockA8*>(dst)[n * nb + b];
         blk.s = s;
         blk.b = bias;
-        for (int j = 0; j < 32; ++j) blk.qs[j] = static_cast<uint8_t>(packed_at(row, 32 * b + j, 8));
+        pack_a8(words, blk.qs);
       }
     }
   }
