@@ -1,6 +1,7 @@
 #pragma once
 // Element types of tensors. Quantized block formats are laid out bit for bit as GGUF stores them
-// (ggml's block_q8_0, block_q4_0, block_q4_1, block_q4_K, block_q6_K), so GGUF weights are used in place.
+// (ggml's block_q8_0, block_q4_0, block_q4_1, block_q5_0, block_q5_1, block_q4_K, block_q5_K,
+// block_q6_K), so GGUF weights are used in place.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -23,6 +24,9 @@ enum class DType : uint8_t {
   // kernels::convert_mlx_affine: x = scale·q + bias, q unsigned. Not a GGUF type.
   kA4_32,  // 32 elements: f32 scale, f32 bias + 16 bytes of 4-bit (q4_1 nibble order)  (24 bytes)
   kA8_32,  // 32 elements: f32 scale, f32 bias + 32 x uint8                            (40 bytes)
+  kQ5_0,   // 32 elements: f16 scale + 32 high bits + 16 bytes of low nibbles, (x-16)   (22 bytes)
+  kQ5_1,   // 32 elements: f16 scale, f16 min + 32 high bits + 16 bytes of nibbles     (24 bytes)
+  kQ5_K,   // 256 elements: q4_K's scales and mins, 32 bytes of high bits, 128 of nibbles (176 bytes)
 };
 
 struct DTypeInfo {
@@ -47,6 +51,9 @@ constexpr DTypeInfo dtype_info(DType t) {
     case DType::kQ6_K: return {"q6_K", 256, 210, true};
     case DType::kA4_32: return {"a4_32", 32, 24, true};
     case DType::kA8_32: return {"a8_32", 32, 40, true};
+    case DType::kQ5_0: return {"q5_0", 32, 22, true};
+    case DType::kQ5_1: return {"q5_1", 32, 24, true};
+    case DType::kQ5_K: return {"q5_K", 256, 176, true};
   }
   return {"?", 1, 1, false};
 }

@@ -20,7 +20,10 @@ bool is_int_dtype(DType t) {
     case DType::kQ8_0:
     case DType::kQ4_0:
     case DType::kQ4_1:
+    case DType::kQ5_0:
+    case DType::kQ5_1:
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
     case DType::kA4_32:
     case DType::kA8_32: return true;

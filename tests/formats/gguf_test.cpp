@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "core/f16.h"
 #include "formats/gguf_names.h"
 #include "formats/temp_dir.h"
@@ -37,7 +39,10 @@ GgufWriter small_gguf(uint32_t version = 3) {
   std::string q8(2 * 34, '\0');  // [2 rows, 32 cols] q8_0
   w.tensor("blk.1.ffn_down.weight", {32, 2}, 8, q8);
   w.tensor("token_embd.weight", {256, 1}, 12, std::string(144, '\x01'));  // q4_K
-  w.tensor("weird.weight", {32}, 6, std::string(22, '\0'));  // q5_0 -> unsupported
+  w.tensor("blk.0.q5.weight", {32, 3}, 6, std::string(3 * 22, '\0'));   // q5_0
+  w.tensor("blk.0.q51.weight", {64}, 7, std::string(2 * 24, '\0'));     // q5_1
+  w.tensor("blk.0.q5k.weight", {256, 2}, 13, std::string(2 * 176, '\0'));  // q5_K
+  w.tensor("weird.weight", {256}, 10, std::string(84, '\0'));  // q2_K -> unsupported
   return w;
 }
 
@@ -96,6 +101,15 @@ TEST(Gguf, TensorShapesAreOutermostFirst) {
   auto e = (*f)->tensor("token_embd.weight");
   ASSERT_TRUE(e.is_ok());
   EXPECT_EQ(e->dtype, DType::kQ4_K);
+  for (const auto& [name, dtype, rows, row_bytes] : {std::tuple{"blk.0.q5.weight", DType::kQ5_0, 3, 22},
+                                                     std::tuple{"blk.0.q51.weight", DType::kQ5_1, 1, 48},
+                                                     std::tuple{"blk.0.q5k.weight", DType::kQ5_K, 2, 176}}) {
+    auto t = (*f)->tensor(name);
+    ASSERT_TRUE(t.is_ok()) << name;
+    EXPECT_EQ(t->dtype, dtype) << name;
+    EXPECT_EQ(t->rows(), rows) << name;
+    EXPECT_EQ(t->row_bytes, row_bytes) << name;
+  }
   auto n = (*f)->tensor("output_norm.weight");
   ASSERT_TRUE(n.is_ok());
   EXPECT_EQ(n->dtype, DType::kF16);

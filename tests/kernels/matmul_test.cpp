@@ -114,8 +114,8 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
   });
 }
 
-const DType kAll[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                      DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
+const DType kAll[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,  DType::kQ4_1, DType::kQ5_0,
+                      DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
 
 TEST(Matmul, GemvEdgeSizesEveryDtype) {
   uint64_t seed = 1;
@@ -181,6 +181,11 @@ TEST(Matmul, LargeShapes) {
   check_matmul(DType::kQ4_1, 97, 45, 1024, true, 307);
   check_matmul(DType::kQ4_K, 52, 75, 768, false, 308);
   check_matmul(DType::kQ6_K, 51, 75, 768, true, 309);
+  // q5 formats: the f32 GEMM on decoded panels (M ≥ 40) and the GEMV over many rows.
+  check_matmul(DType::kQ5_K, 41, 75, 768, false, 310);
+  check_matmul(DType::kQ5_K, 1, N, 1024, true, 311);
+  check_matmul(DType::kQ5_0, 2, N, 1024 + 32, false, 312);
+  check_matmul(DType::kQ5_1, 3, N, 1024 + 32, true, 313);
 }
 
 TEST(EmbedRows, EveryDtypeMatchesDequantize) {

@@ -118,8 +118,8 @@ TEST(Quantizers, RoundTripWithinBounds) {
   std::vector<float> x = rng.normals(n, 2.f);
   for (int i = 0; i < 32; ++i) x[64 + i] = 0.f;             // an all-zero block
   for (int i = 0; i < 32; ++i) x[256 + i] = 3.f + 0.01f * i;  // an all-positive sub-block
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kA4_32,
-                  DType::kA8_32, DType::kF16, DType::kBF16}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
+                  DType::kQ5_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32, DType::kF16, DType::kBF16}) {
     SCOPED_TRACE(core::dtype_info(t).name);
     std::vector<char> buf(core::dtype_row_bytes(t, n));
     std::vector<float> y(n);
@@ -137,13 +137,17 @@ TEST(Quantizers, RoundTripWithinBounds) {
           case DType::kQ8_0: bound = amax / 127 / 2 * r; break;
           case DType::kQ4_0: bound = amax / 8 * r; break;
           case DType::kQ4_1: bound = (hi - lo) / 15 / 2 * r + std::fabs(lo) * std::ldexp(1.0, -11) * 2; break;
+          case DType::kQ5_0: bound = amax / 16 * r; break;
+          case DType::kQ5_1: bound = (hi - lo) / 31 / 2 * r + std::fabs(lo) * std::ldexp(1.0, -11) * 2; break;
           case DType::kA4_32: bound = (hi - lo) / 15 / 2 * (1 + 1e-6) + 1e-6 * amax; break;
           case DType::kA8_32: bound = (hi - lo) / 255 / 2 * (1 + 1e-6) + 1e-6 * amax; break;
           case DType::kF16: bound = std::fabs(xb[j]) * std::ldexp(1.0, -11); break;
           case DType::kBF16: bound = std::fabs(xb[j]) * std::ldexp(1.0, -8); break;
-          case DType::kQ4_K: {
-            // step ≤ (range + dmin)/15 + d with range = max(hi,0) − min(lo,0) of this sub-block, dmin
-            // and d the super-block's (≤ max offset/63 and ≤ max step/63, f16 rounded up).
+          case DType::kQ4_K:
+          case DType::kQ5_K: {
+            // step ≤ (range + dmin)/L + d with range = max(hi,0) − min(lo,0) of this sub-block, dmin
+            // and d the super-block's (≤ max offset/63 and ≤ max step/63, f16 rounded up); L = 15 or 31.
+            const double levels = t == DType::kQ4_K ? 15 : 31;
             const float* sb = x.data() + 256 * (b / 8);
             double max_off = 0, max_need = 0;
             for (int s = 0; s < 8; ++s) {
@@ -153,10 +157,10 @@ TEST(Quantizers, RoundTripWithinBounds) {
             for (int s = 0; s < 8; ++s) {
               const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));
               const double o = -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32));
-              max_need = std::max(max_need, (h + o + dmin) / 15);
+              max_need = std::max(max_need, (h + o + dmin) / levels);
             }
             const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
-            bound = ((range + dmin) / 15 + max_need / 63 * r) / 2 * (1 + 1e-6);
+            bound = ((range + dmin) / levels + max_need / 63 * r) / 2 * (1 + 1e-6);
             break;
           }
           case DType::kQ6_K: {
@@ -210,8 +214,9 @@ TEST(Quantizers, ActivationQuantizerIdenticalOnEveryIsa) {
 // sources 2 bytes off alignment, and f16 / bf16 specials (zeros, subnormals, infinities, NaNs, extremes).
 TEST(Dequantize, EveryIsaMatchesTheReference) {
   Rng rng(14);
-  const DType all[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,  DType::kQ4_0,
-                       DType::kQ4_1, DType::kQ4_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
+  const DType all[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,  DType::kQ4_0,  DType::kQ4_1,
+                       DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32,
+                       DType::kA8_32};
   for (DType t : all) {
     const int64_t be = core::dtype_info(t).block_elems;
     const std::vector<int64_t> sizes = be == 1 ? std::vector<int64_t>{1, 7, 8, 9, 37, 4096 + 7}

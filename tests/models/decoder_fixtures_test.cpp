@@ -54,7 +54,8 @@ double rel_err(const float* a, const std::vector<float>& ref, size_t offset, siz
   double scale = 0, err = 0;
   for (size_t i = 0; i < n; ++i) {
     scale = std::max(scale, std::fabs(static_cast<double>(ref[offset + i])));
-    err = std::max(err, std::fabs(static_cast<double>(a[i]) - ref[offset + i]));
+    const double d = std::fabs(static_cast<double>(a[i]) - ref[offset + i]);
+    err = std::isnan(err) || d <= err ? err : d;  // a NaN stays (std::max would drop it)
   }
   return err / std::max(scale, 1e-30);
 }

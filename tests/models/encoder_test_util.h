@@ -53,7 +53,10 @@ inline float max_abs(const float* a, size_t n) {
 }
 inline float max_abs_diff(const float* a, const float* b, size_t n) {
   float m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  for (size_t i = 0; i < n; ++i) {
+    const float d = std::fabs(a[i] - b[i]);
+    m = std::isnan(m) || d <= m ? m : d;  // a NaN stays (std::max would drop it)
+  }
   return m;
 }
 inline double cosine(const float* a, const float* b, size_t n) {

@@ -23,7 +23,8 @@ double rel_err(const std::vector<float>& got, const std::vector<float>& want) {
   double err = 0, scale = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     scale = std::max(scale, std::fabs(static_cast<double>(want[i])));
-    err = std::max(err, std::fabs(static_cast<double>(got[i]) - want[i]));
+    const double d = std::fabs(static_cast<double>(got[i]) - want[i]);
+    err = std::isnan(err) || d <= err ? err : d;  // a NaN stays (std::max would drop it)
   }
   return err / std::max(scale, 1e-30);
 }

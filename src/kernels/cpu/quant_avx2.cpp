@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/f16.h"
@@ -175,6 +176,53 @@ struct Affine {
   }
 };
 
+// The fifth bits of a q5_0 / q5_1 block (h, bit j for element j) as 16·bit in byte j: each byte picks
+// its source byte of h (one in-lane shuffle), keeps its own bit and turns it into 0 or 16.
+inline __m256i fifth_bits(const uint8_t* qh) {
+  uint32_t h;
+  std::memcpy(&h, qh, 4);
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(h)), pick), bit);
+  return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(16));
+}
+
+// q5_0 (x = d·(q − 16)) and q5_1 (x = d·q + m), q = nibble | 16·bit in 0..31, unsigned into maddubs
+// (2·31·127 < 2^15): per group 8 block dots, one reduction, q5_0's −16·Σx in integers (as q4_0's −8),
+// q5_1's m·dx·Σx with one FMA (as q4_1).
+template <typename Block, bool kMin>
+struct Q5 {
+  static constexpr int64_t kGroupBytes = 8 * sizeof(Block);
+  static constexpr bool kPairedX = false, kEvenOdd = false;
+  static __m256i dot(const Block& b, const int8_t* xq) {
+    return mul_sum_u8s8(_mm256_or_si256(unpack_nibbles(b.qs), fifth_bits(b.qh)), load32(xq));
+  }
+  static void group(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, __m256& acc) {
+    const auto* b = reinterpret_cast<const Block*>(w);
+    __m256i dots[8];
+    for (int j = 0; j < 8; ++j) dots[j] = dot(b[j], xq + 32 * j);
+    const __m256 dx = _mm256_loadu_ps(xd), s8 = scales8(w, sizeof(Block));
+    if constexpr (kMin) {
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8(dots)), _mm256_mul_ps(s8, dx), acc);
+      acc = _mm256_fmadd_ps(_mm256_mul_ps(scales8(w + 2, sizeof(Block)), dx), load_sums(xs), acc);
+    } else {
+      const __m256i net = _mm256_sub_epi32(reduce8(dots), _mm256_slli_epi32(load32(xs), 4));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(net), _mm256_mul_ps(s8, dx), acc);
+    }
+  }
+  static float tail(const char* w, const int8_t* xq, float xd, int32_t xs) {
+    const auto& b = *reinterpret_cast<const Block*>(w);
+    const auto* dm = reinterpret_cast<const uint16_t*>(w);
+    const float p = hsum(_mm256_cvtepi32_ps(dot(b, xq)));
+    if constexpr (kMin) {
+      return xd * (f16(dm[0]) * p + f16(dm[1]) * static_cast<float>(xs));
+    } else {
+      return f16(dm[0]) * xd * (p - 16.f * static_cast<float>(xs));
+    }
+  }
+};
+
 // The K-quants take one activation scale per super-block (quant::act_group), so the sub-block scales
 // apply in integers (madd against int16 scales instead of ones) and the 8 sub-blocks sum without a
 // horizontal reduction: one int32 → f32 conversion per 256 weights. dup_scales8 lays 8 int16 scales out
@@ -190,20 +238,41 @@ inline __m256i scale_pair(__m256i dup) {
   return _mm256_shuffle_epi32(dup, 0x55 * c);
 }
 
-// q4_K: the 32 bytes of sub-block pair c hold sub-block 2c in their low nibbles and 2c+1 in their high
-// nibbles; unpack_nibbles of either 16-byte half gives 16 values of each, which is the paired activation
-// layout (kPairedX). Offsets: −dmin·Σ_j mn_j·Σx_j, in f32 from the per-32 activation sums.
-struct Q4_K {
-  static constexpr int64_t kGroupBytes = sizeof(BlockQ4_K);
+// q4_K / q5_K: the 32 bytes of sub-block pair c hold sub-block 2c in their low nibbles and 2c+1 in their
+// high nibbles; unpack_nibbles of either 16-byte half gives 16 values of each, which is the paired
+// activation layout (kPairedX). q5_K adds bit 2c (low lane) or 2c+1 (high lane) of qh[l] as 16: one
+// variable shift per lane moves it to bit 4 (left for bits 0..3, right for 5..7) of the same byte.
+// Offsets: −dmin·Σ_j mn_j·Σx_j, in f32 from the per-32 activation sums.
+template <typename Block>
+struct KQuant4 {
+  static constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
+  static constexpr int64_t kGroupBytes = sizeof(Block);
   static constexpr bool kPairedX = true, kEvenOdd = false;
   template <int c>
-  static __m256i pair(const BlockQ4_K& b, const int8_t* xq, __m256i dup) {
-    const __m256i p0 = _mm256_maddubs_epi16(unpack_nibbles(b.qs + 32 * c), load32(xq + 64 * c));
-    const __m256i p1 = _mm256_maddubs_epi16(unpack_nibbles(b.qs + 32 * c + 16), load32(xq + 64 * c + 32));
-    return _mm256_madd_epi16(_mm256_add_epi16(p0, p1), scale_pair<c>(dup));  // |p0 + p1| ≤ 4·15·127
+  static __m256i fifth(__m256i qh_half) {  // qh_half: 16 bytes of qh in both lanes
+    if constexpr (c < 2) {
+      const __m256i left = _mm256_setr_epi32(4 - 2 * c, 4 - 2 * c, 4 - 2 * c, 4 - 2 * c,  //
+                                             3 - 2 * c, 3 - 2 * c, 3 - 2 * c, 3 - 2 * c);
+      return _mm256_and_si256(_mm256_sllv_epi32(qh_half, left), _mm256_set1_epi8(16));
+    } else {
+      const __m256i right = _mm256_setr_epi32(2 * c - 4, 2 * c - 4, 2 * c - 4, 2 * c - 4,  //
+                                              2 * c - 3, 2 * c - 3, 2 * c - 3, 2 * c - 3);
+      return _mm256_and_si256(_mm256_srlv_epi32(qh_half, right), _mm256_set1_epi8(16));
+    }
+  }
+  template <int c>
+  static __m256i pair(const Block& b, const int8_t* xq, __m256i dup, __m256i qh0, __m256i qh1) {
+    __m256i a = unpack_nibbles(b.qs + 32 * c), h = unpack_nibbles(b.qs + 32 * c + 16);
+    if constexpr (k5) {
+      a = _mm256_or_si256(a, fifth<c>(qh0));
+      h = _mm256_or_si256(h, fifth<c>(qh1));
+    }
+    const __m256i p0 = _mm256_maddubs_epi16(a, load32(xq + 64 * c));
+    const __m256i p1 = _mm256_maddubs_epi16(h, load32(xq + 64 * c + 32));
+    return _mm256_madd_epi16(_mm256_add_epi16(p0, p1), scale_pair<c>(dup));  // |p0 + p1| ≤ 4·31·127
   }
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, __m256& acc) {
-    const auto& b = *reinterpret_cast<const BlockQ4_K*>(w);
+    const auto& b = *reinterpret_cast<const Block*>(w);
     uint32_t u[3];
     std::memcpy(u, b.scales, 12);
     const uint64_t sc_lo = u[0] & 0x3F3F3F3F, mn_lo = u[1] & 0x3F3F3F3F;
@@ -212,8 +281,14 @@ struct Q4_K {
     const __m128i sc8 = _mm_cvtsi64_si128(static_cast<int64_t>(sc_lo | sc_hi << 32));
     const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | mn_hi << 32));
     const __m256i dup = dup_scales8(_mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc8)));
-    const __m256i sum = _mm256_add_epi32(_mm256_add_epi32(pair<0>(b, xq, dup), pair<1>(b, xq, dup)),
-                                         _mm256_add_epi32(pair<2>(b, xq, dup), pair<3>(b, xq, dup)));
+    __m256i qh0 = _mm256_setzero_si256(), qh1 = qh0;
+    if constexpr (k5) {
+      qh0 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qh)));
+      qh1 = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qh + 16)));
+    }
+    const __m256i sum = _mm256_add_epi32(
+        _mm256_add_epi32(pair<0>(b, xq, dup, qh0, qh1), pair<1>(b, xq, dup, qh0, qh1)),
+        _mm256_add_epi32(pair<2>(b, xq, dup, qh0, qh1), pair<3>(b, xq, dup, qh0, qh1)));
     const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn8));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * xd[0]), acc);
     acc = _mm256_fnmadd_ps(_mm256_mul_ps(mn, load_sums(xs)), _mm256_set1_ps(f16(b.dmin) * xd[0]), acc);
@@ -279,7 +354,7 @@ float dot_row(const ActRows& x, int64_t m, const char* w) {
   return s;
 }
 
-// The layout Q4_0::group and Q4_K::group read: within every whole group of 8 blocks, blocks 2p and 2p+1 as
+// The layout Q4_0::group and KQuant4::group read: within every whole group of 8 blocks, blocks 2p and 2p+1 as
 // x_2p[0:16], x_2p+1[0:16], x_2p[16:32], x_2p+1[16:32]; blocks past the last whole group unchanged.
 void pair_activations(const int8_t* x, int64_t K, int8_t* out) {
   const int64_t paired = K / 256 * 256;
@@ -335,11 +410,14 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
     case core::DType::kQ8_0: return dot_format<Q8_0>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ4_0: return dot_format<Q4_0>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ4_1: return dot_format<Affine<BlockQ4_1, true, false>>(x, M, w, w_rb, n_rows, out, ldo);
-    case core::DType::kQ4_K: return dot_format<Q4_K>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ4_K: return dot_format<KQuant4<BlockQ4_K>>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ5_K: return dot_format<KQuant4<BlockQ5_K>>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ5_0: return dot_format<Q5<BlockQ5_0, false>>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ5_1: return dot_format<Q5<BlockQ5_1, true>>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ6_K: return dot_format<Q6_K>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kA4_32: return dot_format<Affine<BlockA4, false, false>>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kA8_32: return dot_format<Affine<BlockA8, false, true>>(x, M, w, w_rb, n_rows, out, ldo);
-    default: return;
+    default: return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
   }
 }
 

@@ -2,7 +2,8 @@
 // quant::quantize_act: per 16 weights one sdot into 4 int32 lanes. q8_0 / q4_0: the block's lanes → f32,
 // times d_w·d_x. q4_K / q6_K: one activation scale per super-block (quant::act_group), so the sub-block
 // scales multiply the int32 lanes (mla) and the super-block converts once; q4_K's mins use the per-32
-// activation sums. q4_1 and the MLX affine blocks (a4, a8) add their offsets through the same sums.
+// activation sums. q4_1 and the MLX affine blocks (a4, a8) add their offsets through the same sums. q5_0 /
+// q5_1 / q5_K: their q4 counterparts with the fifth bit or'ed in as 16 (a byte test per value).
 #include <arm_neon.h>
 
 #include "kernels/cpu/isa.h"
@@ -60,6 +61,74 @@ float row_q4_K(const char* w, const int8_t* xq, const float* xd, const int32_t* 
       lo = vdotq_s32(lo, vreinterpretq_s8_u8(vandq_u8(q1, m4)), vld1q_s8(x + 16));
       int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(x + 32));
       hi = vdotq_s32(hi, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(x + 48));
+      acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
+      acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
+    }
+    int32_t mins = 0;
+    for (int s = 0; s < 8; ++s) mins += mn[s] * xs[8 * g + s];
+    const float dx = xd[8 * g];
+    total += f16(b.d) * dx * static_cast<float>(vaddvq_s32(acc)) - f16(b.dmin) * dx * static_cast<float>(mins);
+  }
+  return total;
+}
+
+// The fifth bits of a q5_0 / q5_1 block (bit j of the little-endian qh for element j) as 0 or 16 in the
+// bytes of elements 0..15 (lo) and 16..31 (hi): each byte picks its byte of qh (tbl) and tests its bit.
+inline void fifth_bits(const uint8_t* qh, uint8x16_t* lo, uint8x16_t* hi) {
+  const uint8x16_t h = vreinterpretq_u8_u32(vdupq_n_u32(static_cast<uint32_t>(qh[0]) | qh[1] << 8 | qh[2] << 16 |
+                                                        static_cast<uint32_t>(qh[3]) << 24));
+  const uint8x16_t bit = vreinterpretq_u8_u64(vdupq_n_u64(0x8040201008040201ull)), k16 = vdupq_n_u8(16);
+  const uint8x16_t pick_lo = vcombine_u8(vdup_n_u8(0), vdup_n_u8(1)), pick_hi = vcombine_u8(vdup_n_u8(2), vdup_n_u8(3));
+  *lo = vandq_u8(vtstq_u8(vqtbl1q_u8(h, pick_lo), bit), k16);
+  *hi = vandq_u8(vtstq_u8(vqtbl1q_u8(h, pick_hi), bit), k16);
+}
+
+// q5_0 (x = d·(q − 16), q − 16 signed into sdot) and q5_1 (x = d·q + m, q in 0..31, m through the sums).
+template <typename Block, bool kMin>
+float row_q5(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t nb) {
+  const auto* blocks = reinterpret_cast<const Block*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15), k16 = vdupq_n_u8(kMin ? 0 : 16);
+  float32x4_t acc = vdupq_n_f32(0.f);
+  float offsets = 0.f;
+  for (int64_t i = 0; i < nb; ++i) {
+    const Block& b = blocks[i];
+    uint8x16_t h0, h1;
+    fifth_bits(b.qh, &h0, &h1);
+    const uint8x16_t q = vld1q_u8(b.qs);
+    const int8x16_t lo = vreinterpretq_s8_u8(vsubq_u8(vorrq_u8(vandq_u8(q, m4), h0), k16));
+    const int8x16_t hi = vreinterpretq_s8_u8(vsubq_u8(vorrq_u8(vshrq_n_u8(q, 4), h1), k16));
+    int32x4_t p = vdotq_s32(vdupq_n_s32(0), lo, vld1q_s8(xq + 32 * i));
+    p = vdotq_s32(p, hi, vld1q_s8(xq + 32 * i + 16));
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), f16(b.d) * xd[i]);
+    if constexpr (kMin) offsets += f16(b.m) * xd[i] * static_cast<float>(xs[i]);
+  }
+  return vaddvq_f32(acc) + offsets;
+}
+
+// q5_K: q4_K plus bit 2c (low nibbles) or 2c+1 (high nibbles) of qh[l] as 16.
+float row_q5_K(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t ng) {
+  const auto* blocks = reinterpret_cast<const BlockQ5_K*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15), k16 = vdupq_n_u8(16);
+  const int32x4_t zero = vdupq_n_s32(0);
+  float total = 0.f;
+  for (int64_t g = 0; g < ng; ++g, xq += 256) {
+    const BlockQ5_K& b = blocks[g];
+    uint8_t sc[8], mn[8];
+    for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, &sc[s], &mn[s]);
+    const uint8x16_t qh0 = vld1q_u8(b.qh), qh1 = vld1q_u8(b.qh + 16);
+    int32x4_t acc = zero;
+    for (int c = 0; c < 4; ++c) {
+      const uint8x16_t bl = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c))), bh = vshlq_n_u8(bl, 1);
+      const uint8x16_t q0 = vld1q_u8(b.qs + 32 * c), q1 = vld1q_u8(b.qs + 32 * c + 16);
+      const uint8x16_t l0 = vorrq_u8(vandq_u8(q0, m4), vandq_u8(vtstq_u8(qh0, bl), k16));
+      const uint8x16_t l1 = vorrq_u8(vandq_u8(q1, m4), vandq_u8(vtstq_u8(qh1, bl), k16));
+      const uint8x16_t h0 = vorrq_u8(vshrq_n_u8(q0, 4), vandq_u8(vtstq_u8(qh0, bh), k16));
+      const uint8x16_t h1 = vorrq_u8(vshrq_n_u8(q1, 4), vandq_u8(vtstq_u8(qh1, bh), k16));
+      const int8_t* x = xq + 64 * c;
+      int32x4_t lo = vdotq_s32(zero, vreinterpretq_s8_u8(l0), vld1q_s8(x));
+      lo = vdotq_s32(lo, vreinterpretq_s8_u8(l1), vld1q_s8(x + 16));
+      int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(h0), vld1q_s8(x + 32));
+      hi = vdotq_s32(hi, vreinterpretq_s8_u8(h1), vld1q_s8(x + 48));
       acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
       acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
     }
@@ -151,6 +220,9 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
         case DType::kQ4_1: v = row_affine<BlockQ4_1>(wr, xq, xd, xs, nb); break;
         case DType::kQ4_K: v = row_q4_K(wr, xq, xd, xs, nb / 8); break;
         case DType::kQ6_K: v = row_q6_K(wr, xq, xd, nb / 8); break;
+        case DType::kQ5_0: v = row_q5<BlockQ5_0, false>(wr, xq, xd, xs, nb); break;
+        case DType::kQ5_1: v = row_q5<BlockQ5_1, true>(wr, xq, xd, xs, nb); break;
+        case DType::kQ5_K: v = row_q5_K(wr, xq, xd, xs, nb / 8); break;
         case DType::kA4_32: v = row_affine<BlockA4>(wr, xq, xd, xs, nb); break;
         case DType::kA8_32: v = row_affine<BlockA8>(wr, xq, xd, xs, nb); break;
         default: return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);

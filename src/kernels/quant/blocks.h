@@ -1,13 +1,19 @@
 #pragma once
 // Quantized block layouts, bit for bit as GGUF stores them (ggml's block_q8_0, block_q4_0, block_q4_1,
-// block_q4_K, block_q6_K; all little-endian, packed, no padding), plus nativelm's MLX affine blocks.
+// block_q5_0, block_q5_1, block_q4_K, block_q5_K, block_q6_K; all little-endian, packed, no padding),
+// plus nativelm's MLX affine blocks.
 // Element order inside a block (the dequantization spec the kernels follow):
 //   q8_0  x[j] = d·qs[j]
 //   q4_0  x[j] = d·((qs[j] & 15) − 8), x[j+16] = d·((qs[j] >> 4) − 8)           j < 16
 //   q4_1  x[j] = d·(qs[j] & 15) + m,   x[j+16] = d·(qs[j] >> 4) + m
+//   q5_0  h = qh as a little-endian uint32; for j < 16:
+//         x[j] = d·((qs[j] & 15 | (h >> j & 1) << 4) − 16), x[j+16] = d·((qs[j] >> 4 | (h >> (j+16) & 1) << 4) − 16)
+//   q5_1  as q5_0 without the −16, then + m
 //   q4_K  8 sub-blocks of 32 with 6-bit scale sc[s] and min mn[s] (k4_scale_min); for chunk c < 4
 //         (64 elements, 32 bytes of qs): x[64c+l] = d·sc[2c]·(qs[32c+l] & 15) − dmin·mn[2c],
 //         x[64c+32+l] = d·sc[2c+1]·(qs[32c+l] >> 4) − dmin·mn[2c+1]                  l < 32
+//   q5_K  q4_K with a fifth bit per value: bit 2c of qh[l] joins qs[32c+l] & 15 (x[64c+l]) and bit
+//         2c+1 joins qs[32c+l] >> 4 (x[64c+32+l]), as 16·bit + nibble
 //   q6_K  two halves h of 128 (ql += 64h, qh += 32h, sc += 8h); for l < 32, with is = l/16:
 //         q1 = (ql[l] & 15 | (qh[l] & 3) << 4) − 32        → x[128h + l]      · d·sc[is]
 //         q2 = (ql[l+32] & 15 | (qh[l] >> 2 & 3) << 4) − 32 → x[128h + l + 32] · d·sc[is+2]
@@ -34,9 +40,25 @@ struct BlockQ4_1 {
   uint16_t d, m;
   uint8_t qs[16];
 };
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+struct BlockQ5_1 {
+  uint16_t d, m;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
 struct BlockQ4_K {
   uint16_t d, dmin;
   uint8_t scales[12];
+  uint8_t qs[128];
+};
+struct BlockQ5_K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qh[32];
   uint8_t qs[128];
 };
 struct BlockQ6_K {
@@ -56,6 +78,7 @@ struct BlockA8 {
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockA4) == 24 && sizeof(BlockA8) == 40);
+static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 && sizeof(BlockQ5_K) == 176);
 static_assert(alignof(BlockQ8_0) == 2 && alignof(BlockQ6_K) == 2);
 
 // 6-bit scale and min of q4_K sub-block s (0..7) from the 12 packed bytes.

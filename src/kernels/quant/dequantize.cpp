@@ -37,6 +37,52 @@ void deq_q4_1(const BlockQ4_1* b, int64_t nb, float* y) {
   }
 }
 
+inline uint32_t high_bits(const uint8_t* qh) {
+  uint32_t h;
+  std::memcpy(&h, qh, 4);
+  return h;
+}
+
+void deq_q5_0(const BlockQ5_0* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    const float d = f16_to_f32(b[i].d);
+    const uint32_t h = high_bits(b[i].qh);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = d * static_cast<float>(static_cast<int>((b[i].qs[j] & 15) | ((h >> j & 1) << 4)) - 16);
+      y[j + 16] = d * static_cast<float>(static_cast<int>((b[i].qs[j] >> 4) | ((h >> (j + 16) & 1) << 4)) - 16);
+    }
+  }
+}
+
+void deq_q5_1(const BlockQ5_1* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i, y += 32) {
+    const float d = f16_to_f32(b[i].d), m = f16_to_f32(b[i].m);
+    const uint32_t h = high_bits(b[i].qh);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = d * static_cast<float>((b[i].qs[j] & 15) | ((h >> j & 1) << 4)) + m;
+      y[j + 16] = d * static_cast<float>((b[i].qs[j] >> 4) | ((h >> (j + 16) & 1) << 4)) + m;
+    }
+  }
+}
+
+void deq_q5_K(const BlockQ5_K* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    const uint8_t* q = b[i].qs;
+    for (int c = 0; c < 4; ++c, q += 32, y += 64) {
+      uint8_t sc0, m0, sc1, m1;
+      k4_scale_min(b[i].scales, 2 * c, &sc0, &m0);
+      k4_scale_min(b[i].scales, 2 * c + 1, &sc1, &m1);
+      const float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
+      for (int l = 0; l < 32; ++l) {
+        const uint8_t hb = b[i].qh[l];
+        y[l] = d0 * static_cast<float>((q[l] & 15) | ((hb >> (2 * c) & 1) << 4)) - mm0;
+        y[l + 32] = d1 * static_cast<float>((q[l] >> 4) | ((hb >> (2 * c + 1) & 1) << 4)) - mm1;
+      }
+    }
+  }
+}
+
 void deq_q4_K(const BlockQ4_K* b, int64_t nb, float* y) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
@@ -117,6 +163,9 @@ void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
     case DType::kQ6_K: deq_q6_K(static_cast<const BlockQ6_K*>(src), nb, dst); return;
     case DType::kA4_32: deq_a4(static_cast<const BlockA4*>(src), nb, dst); return;
     case DType::kA8_32: deq_a8(static_cast<const BlockA8*>(src), nb, dst); return;
+    case DType::kQ5_0: deq_q5_0(static_cast<const BlockQ5_0*>(src), nb, dst); return;
+    case DType::kQ5_1: deq_q5_1(static_cast<const BlockQ5_1*>(src), nb, dst); return;
+    case DType::kQ5_K: deq_q5_K(static_cast<const BlockQ5_K*>(src), nb, dst); return;
     default: break;
   }
   NLM_CHECK_MSG(false, "[kernels] dequantize: not a weight dtype");

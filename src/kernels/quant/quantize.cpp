@@ -92,8 +92,14 @@ void quantize_q4_1(const float* x, int64_t n, BlockQ4_1* y) {
   }
 }
 
-// One q4_K super-block: x ≈ d·sc[s]·q − dmin·mn[s], q in [0, 15].
-static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
+// One q4_K / q5_K super-block: x ≈ d·sc[s]·q − dmin·mn[s], q in [0, top] (15 or 31); q in element order.
+struct KQuantBlock {
+  uint16_t dh, dminh;
+  uint8_t scales[12];  // the 6-bit scales and mins, packed as k4_scale_min reads them
+  uint8_t q[256];
+};
+
+static void quantize_k_block(const float* x, int top, KQuantBlock* y) {
   float lo[8], hi[8], mins[8], need[8];
   float max_min = 0.f;
   for (int s = 0; s < 8; ++s) {
@@ -107,7 +113,7 @@ static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
   float max_need = 0.f;
   for (int s = 0; s < 8; ++s) {
     mn[s] = dmin > 0.f ? static_cast<uint8_t>(std::min(63.f, std::ceil(mins[s] / dmin))) : 0;
-    need[s] = std::max(0.f, (hi[s] + dmin * mn[s]) / 15.f);  // step covering [0, hi + offset]
+    need[s] = std::max(0.f, (hi[s] + dmin * mn[s]) / static_cast<float>(top));  // step covering [0, hi + offset]
     max_need = std::max(max_need, need[s]);
   }
   const uint16_t dh = f16_ceil(max_need / 63.f);
@@ -115,24 +121,97 @@ static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
   for (int s = 0; s < 8; ++s) {
     sc[s] = d > 0.f ? static_cast<uint8_t>(std::min(63.f, std::ceil(need[s] / d))) : 0;
   }
-  y->d = dh;
-  y->dmin = dminh;
+  y->dh = dh;
+  y->dminh = dminh;
   for (int j = 0; j < 4; ++j) {
     y->scales[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
     y->scales[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
     y->scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
   }
+  for (int s = 0; s < 8; ++s) {
+    const float step = d * sc[s], off = dmin * mn[s];
+    const float id = step > 0.f ? 1.f / step : 0.f;
+    for (int l = 0; l < 32; ++l) {
+      const float q = std::clamp(std::nearbyint((x[32 * s + l] + off) * id), 0.f, static_cast<float>(top));
+      y->q[32 * s + l] = static_cast<uint8_t>(q);
+    }
+  }
+}
+
+static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
+  KQuantBlock k;
+  quantize_k_block(x, 15, &k);
+  y->d = k.dh;
+  y->dmin = k.dminh;
+  std::memcpy(y->scales, k.scales, 12);
   for (int c = 0; c < 4; ++c) {
-    for (int half = 0; half < 2; ++half) {
-      const int s = 2 * c + half;
-      const float step = d * sc[s], off = dmin * mn[s];
-      const float id = step > 0.f ? 1.f / step : 0.f;
-      for (int l = 0; l < 32; ++l) {
-        const int q = static_cast<int>(std::clamp(std::nearbyint((x[32 * s + l] + off) * id), 0.f, 15.f));
-        uint8_t& byte = y->qs[32 * c + l];
-        byte = half == 0 ? static_cast<uint8_t>(q) : static_cast<uint8_t>(byte | (q << 4));
+    for (int l = 0; l < 32; ++l) {
+      y->qs[32 * c + l] = static_cast<uint8_t>(k.q[64 * c + l] | (k.q[64 * c + 32 + l] << 4));
+    }
+  }
+}
+
+static void quantize_q5_K_block(const float* x, BlockQ5_K* y) {
+  KQuantBlock k;
+  quantize_k_block(x, 31, &k);
+  y->d = k.dh;
+  y->dmin = k.dminh;
+  std::memcpy(y->scales, k.scales, 12);
+  std::memset(y->qh, 0, sizeof(y->qh));
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      const int a = k.q[64 * c + l], b = k.q[64 * c + 32 + l];
+      y->qs[32 * c + l] = static_cast<uint8_t>((a & 15) | ((b & 15) << 4));
+      y->qh[l] = static_cast<uint8_t>(y->qh[l] | ((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
+    }
+  }
+}
+
+void quantize_q5_K(const float* x, int64_t n, BlockQ5_K* y) {
+  for (int64_t i = 0; i < n / 256; ++i) quantize_q5_K_block(x + 256 * i, y + i);
+}
+
+// q5_0 / q5_1: the 5-bit values of one block into nibbles and 32 high bits.
+static void pack5(const int* q, uint8_t* qs, uint8_t* qh) {
+  uint32_t h = 0;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+    h |= static_cast<uint32_t>(q[j] >> 4) << j | static_cast<uint32_t>(q[j + 16] >> 4) << (j + 16);
+  }
+  std::memcpy(qh, &h, 4);
+}
+
+void quantize_q5_0(const float* x, int64_t n, BlockQ5_0* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.f, xm = 0.f;
+    for (int j = 0; j < 32; ++j) {
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        xm = x[j];
       }
     }
+    const uint16_t dh = f32_to_f16(xm / -16.f);
+    const float d = f16_to_f32(dh);
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    int q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<int>(std::clamp(std::nearbyint(x[j] * id) + 16.f, 0.f, 31.f));
+    y[i].d = dh;
+    pack5(q, y[i].qs, y[i].qh);
+  }
+}
+
+void quantize_q5_1(const float* x, int64_t n, BlockQ5_1* y) {
+  for (int64_t i = 0; i < n / 32; ++i, x += 32) {
+    float lo, hi;
+    minmax(x, 32, &lo, &hi);
+    const uint16_t dh = f32_to_f16((hi - lo) / 31.f), mh = f32_to_f16(lo);
+    const float d = f16_to_f32(dh), m = f16_to_f32(mh);
+    const float id = d > 0.f ? 1.f / d : 0.f;
+    int q[32];
+    for (int j = 0; j < 32; ++j) q[j] = static_cast<int>(std::clamp(std::nearbyint((x[j] - m) * id), 0.f, 31.f));
+    y[i].d = dh;
+    y[i].m = mh;
+    pack5(q, y[i].qs, y[i].qh);
   }
 }
 
@@ -213,7 +292,9 @@ void quantize_a8(const float* x, int64_t n, BlockA8* y) {
   }
 }
 
-int64_t act_group(core::DType t) { return t == core::DType::kQ4_K || t == core::DType::kQ6_K ? 256 : 32; }
+int64_t act_group(core::DType t) {
+  return t == core::DType::kQ4_K || t == core::DType::kQ5_K || t == core::DType::kQ6_K ? 256 : 32;
+}
 
 void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum, int64_t group) {
   float amax = 0.f;
@@ -252,6 +333,9 @@ void quantize(const float* src, core::DType t, int64_t n, void* dst) {
     case DType::kQ6_K: quantize_q6_K(src, n, static_cast<BlockQ6_K*>(dst)); return;
     case DType::kA4_32: quantize_a4(src, n, static_cast<BlockA4*>(dst)); return;
     case DType::kA8_32: quantize_a8(src, n, static_cast<BlockA8*>(dst)); return;
+    case DType::kQ5_0: quantize_q5_0(src, n, static_cast<BlockQ5_0*>(dst)); return;
+    case DType::kQ5_1: quantize_q5_1(src, n, static_cast<BlockQ5_1*>(dst)); return;
+    case DType::kQ5_K: quantize_q5_K(src, n, static_cast<BlockQ5_K*>(dst)); return;
     default: break;
   }
   NLM_CHECK_MSG(false, "[kernels] quantize: unsupported dtype");

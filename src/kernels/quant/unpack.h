@@ -1,9 +1,10 @@
 #pragma once
 // Scalar unpacking of one 32-element block of a quantized row into signed int8 values with a scale per
 // 16-element half and an offset: x[j] = s[j/16]·q[j] + m. Shared by the portable integer dot products
-// and by the tests. Every format fits: q8_0, q4_0 (q − 8), q4_1, q4_K (per sub-block), q6_K (two
-// sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
+// and by the tests. Every format fits: q8_0, q4_0 (q − 8), q4_1, q5_0 (q − 16), q5_1, q4_K and q5_K (per
+// sub-block), q6_K (two sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
 #include <cstdint>
+#include <cstring>
 
 #include "core/dtype.h"
 #include "core/f16.h"
@@ -47,6 +48,36 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       }
       u->s[0] = u->s[1] = f16_to_f32(blk.d);
       u->m = f16_to_f32(blk.m);
+      return;
+    }
+    case DType::kQ5_0:
+    case DType::kQ5_1: {
+      const bool q51 = t == DType::kQ5_1;
+      const char* base = static_cast<const char*>(row) + b * (q51 ? sizeof(BlockQ5_1) : sizeof(BlockQ5_0));
+      const uint16_t* dm = reinterpret_cast<const uint16_t*>(base);
+      const uint8_t* qh = reinterpret_cast<const uint8_t*>(base) + (q51 ? 4 : 2);
+      const uint8_t* qs = qh + 4;
+      uint32_t h;
+      std::memcpy(&h, qh, 4);
+      const int off = q51 ? 0 : 16;
+      for (int j = 0; j < 16; ++j) {
+        u->q[j] = static_cast<int8_t>(((qs[j] & 15) | ((h >> j & 1) << 4)) - off);
+        u->q[j + 16] = static_cast<int8_t>(((qs[j] >> 4) | ((h >> (j + 16) & 1) << 4)) - off);
+      }
+      u->s[0] = u->s[1] = f16_to_f32(dm[0]);
+      u->m = q51 ? f16_to_f32(dm[1]) : 0.f;
+      return;
+    }
+    case DType::kQ5_K: {
+      const auto& blk = static_cast<const BlockQ5_K*>(row)[b / 8];
+      const int s = static_cast<int>(b % 8);
+      uint8_t sc, mn;
+      k4_scale_min(blk.scales, s, &sc, &mn);
+      const uint8_t* qs = blk.qs + 32 * (s / 2);
+      const int shift = (s % 2) * 4;
+      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(((qs[j] >> shift) & 15) | ((blk.qh[j] >> s & 1) << 4));
+      u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
+      u->m = -f16_to_f32(blk.dmin) * mn;
       return;
     }
     case DType::kQ4_K: {
