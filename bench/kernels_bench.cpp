@@ -215,8 +215,8 @@ int main(int argc, char** argv) {
     const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
     benchmark::RegisterBenchmark(("gemm/openblas/f32/" + shape).c_str(), gemm_openblas, s.M, s.K, s.N)->UseRealTime();
     for (k::Isa isa : k::supported_isas()) {
-      for (DType t :
-           {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kA4_32}) {
+      for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ4_K, DType::kQ5_K,
+                      DType::kQ6_K, DType::kA4_32}) {
         if (isa == k::Isa::kPortable && (s.K > 384 || t != DType::kF32)) continue;  // slow path: one is enough
         if (s.K % nlm::core::dtype_info(t).block_elems != 0) continue;  // q4_K needs K % 256 == 0
         const std::string name = "gemm/" + std::string(k::isa_name(isa)) + "/" +

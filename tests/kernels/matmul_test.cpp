@@ -181,11 +181,59 @@ TEST(Matmul, LargeShapes) {
   check_matmul(DType::kQ4_1, 97, 45, 1024, true, 307);
   check_matmul(DType::kQ4_K, 52, 75, 768, false, 308);
   check_matmul(DType::kQ6_K, 51, 75, 768, true, 309);
-  // q5 formats: the f32 GEMM on decoded panels (M ≥ 40) and the GEMV over many rows.
-  check_matmul(DType::kQ5_K, 41, 75, 768, false, 310);
+  // q5 formats: the GEMV over many rows, and the int8 GEMM's 2-row tiles (where the ISA takes them,
+  // else the f32 GEMM on decoded panels) over more rows than one sweep, with a 1-row tail.
   check_matmul(DType::kQ5_K, 1, N, 1024, true, 311);
   check_matmul(DType::kQ5_0, 2, N, 1024 + 32, false, 312);
   check_matmul(DType::kQ5_1, 3, N, 1024 + 32, true, 313);
+  check_matmul(DType::kQ5_K, 51, 75, 768, false, 310);
+  check_matmul(DType::kQ5_0, 97, 45, 1024, true, 314);
+  check_matmul(DType::kQ5_1, 49, 75, 512, false, 315);
+}
+
+// The integer kernels' worst case: every weight at its format's largest code and every activation at
+// ±127 (x = ±1 quantizes exactly), so int16 chains reach their design maximum (a 4-bit 32-block 30480,
+// a 5-bit half block 31496, q6_K two steps 16002) and any chain longer than designed wraps. The exact
+// result is Σ_k w[k]·(±1).
+TEST(Matmul, IntegerChainsAtTheirLargestValues) {
+  for (DType t : kAll) {
+    if (!is_int(t)) continue;
+    SCOPED_TRACE(core::dtype_info(t).name);
+    const int64_t K = 512, N = 19;
+    // Affine formats code a block's minimum as 0: one 0 and the rest 1 puts 31 values at the top code.
+    // Symmetric ones (q8_0, q4_0, q5_0, q6_K) scale by the signed extreme: +1 at elements 0 and 16 and
+    // −31/32 elsewhere puts those at the top code (−8, −16, −32 offsets; q8_0: −123).
+    const bool symmetric = t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ5_0 || t == DType::kQ6_K;
+    std::vector<float> src(K);
+    for (int64_t k = 0; k < K; ++k) {
+      src[k] = symmetric ? (k % 16 == 0 ? 1.f : -31.f / 32.f) : (k % 32 == 0 ? 0.f : 1.f);
+    }
+    Weights w;
+    const int64_t rb = core::dtype_row_bytes(t, K);
+    w.buf.assign(N * rb + 64, 0);
+    char* base = w.buf.data() + 8;
+    w.deq.resize(N * K);
+    for (int64_t n = 0; n < N; ++n) {
+      quantize_row(src.data(), t, K, base + n * rb);
+      dequantize_row(base + n * rb, t, K, w.deq.data() + n * K);
+    }
+    w.view = TensorView(base, t, {N, K});
+    for (float sign : {1.f, -1.f}) {
+      for (int64_t M : {1, 16, 48}) {
+        Floats x(M * K);
+        x.set(std::vector<float>(M * K, sign));
+        for_each_isa([&](Isa) {
+          Floats y(M * N);
+          matmul(x.data(), M, w.view, nullptr, y.data());
+          for (int64_t n = 0; n < N; ++n) {
+            double exact = 0;
+            for (int64_t k = 0; k < K; ++k) exact += sign * w.deq[n * K + k];
+            for (int64_t m = 0; m < M; ++m) ASSERT_NEAR(y[m * N + n], exact, 1e-4 * std::fabs(exact) + 1e-4) << m;
+          }
+        });
+      }
+    }
+  }
 }
 
 TEST(EmbedRows, EveryDtypeMatchesDequantize) {

@@ -1,6 +1,6 @@
-// AVX2 int8 GEMM for 4-bit block weights (q4_0, q4_1, q4_K, MLX a4_32) and q6_K × int8 activations,
-// for CPUs without VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs into int16 lanes,
-// saturating. The weights' 4-bit values (u ≤ 15) are the unsigned operand and activations stay signed
+// AVX2 int8 GEMM for 4- and 5-bit block weights (q4_0, q4_1, q4_K, MLX a4_32, q5_0, q5_1, q5_K) and
+// q6_K × int8 activations, for CPUs without VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds
+// adjacent pairs into int16 lanes, saturating. The weights' 4-bit values (u ≤ 15) are the unsigned operand and activations stay signed
 // (|a| ≤ 127), so a pair is at most 3810 and 8 of them (one 32-block: 16 products per lane) at most
 // 30480: a whole block accumulates in int16 without saturation, and one VPMADDWD by ones widens it.
 // One 32-block of one row and 8 columns costs 8 VPMADDUBSW + 7 adds + 1 VPMADDWD + the scaling,
@@ -8,6 +8,8 @@
 //  - w = s·u + o per 32-block (q4_0: s = d, o = −8d; q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m of
 //    the sub-block; a4_32: its f32 s and b), so Σw·a = s·d_a·Σu·q + o·d_a·Σq. For q4_0 the offset term
 //    is integer (−8·Σq is added before the conversion), for the others one more FMA.
+//  - 5-bit values (q5_0: o = −16d, integer start −16·Σq; q5_1 and q5_K as q4_1 and q4_K): a pair is at
+//    most 7874, so the chain is widened after 4 steps and at the block's end; tiles of 2 rows.
 //  - q8_0 is not taken: its signed bytes need two such planes (w + 128 = 16·hi + lo), twice the work,
 //    which measured no faster than the f32 GEMM on dequantized panels (docs/performance.md).
 // Weights are repacked per call into 16-column panels; per 32-block: [k/4][2 strips of 8 columns]
@@ -34,22 +36,37 @@ constexpr int64_t kBlockBytes = 512 + 2 * kPanel * 4;  // one packed 32-block of
 
 inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-// Block b (of 32) of one weight row: its 4-bit values in element order.
-inline __m256i load_u4(DType t, const char* row, int64_t b) {
+// Block b (of 32) of one weight row: its 4- or 5-bit values in element order.
+inline __m256i load_u(DType t, const char* row, int64_t b) {
   using namespace quant;
-  if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
-    const auto* blk = reinterpret_cast<const BlockQ4_K*>(row) + b / 8;
-    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs + 32 * (b % 8 / 2)));
+  const int64_t bb = core::dtype_info(t).block_bytes;
+  if (t == DType::kQ4_K || t == DType::kQ5_K) {
+    // Sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32); q5_K: plus bit b % 8
+    // of qh[l] as 16.
+    const char* blk = row + b / 8 * bb;
+    const uint8_t* qs = t == DType::kQ4_K ? reinterpret_cast<const BlockQ4_K*>(blk)->qs
+                                          : reinterpret_cast<const BlockQ5_K*>(blk)->qs;
+    __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * (b % 8 / 2)));
     if (b % 2) q = _mm256_srli_epi16(q, 4);
-    return _mm256_and_si256(q, _mm256_set1_epi8(15));
+    q = _mm256_and_si256(q, _mm256_set1_epi8(15));
+    if (t == DType::kQ4_K) return q;
+    const uint8_t* qh_bytes = reinterpret_cast<const BlockQ5_K*>(blk)->qh;
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh_bytes));
+    const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(static_cast<int>(b % 8))),
+                                         _mm256_set1_epi8(1));
+    return _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
   }
-  // q4_0 / q4_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of qs[k − 16],
-  // after a header of 2, 4 or 8 bytes.
-  const int64_t bb = core::dtype_info(t).block_bytes, header = bb - 16;
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * bb + header));
+  // q4_0 / q4_1 / q5_0 / q5_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high
+  // nibble of qs[k − 16]; qs ends the block; q5_0 / q5_1 keep the fifth bits in the 4 bytes before it.
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + b * bb + bb - 16));
   const __m128i m4 = _mm_set1_epi8(15);
-  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+  const __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+  if (t != DType::kQ5_0 && t != DType::kQ5_1) return u;
+  return _mm256_or_si256(u, fifth_bits(reinterpret_cast<const uint8_t*>(row + b * bb + bb - 20)));
 }
+
+// Whether dtype t's values reach 5 bits (then an int16 chain holds 4 steps of a block, not 8).
+constexpr bool five_bit(DType t) { return t == DType::kQ5_0 || t == DType::kQ5_1 || t == DType::kQ5_K; }
 
 // Scale s and offset o of every block of weight row `row` into column c of the packed blocks (zeros for
 // a missing column: row null).
@@ -69,7 +86,7 @@ void pack_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, ui
       __m256 r[8], c[8];
       for (int j = 0; j < 8; ++j) {
         const int64_t col = 8 * s + j;
-        r[j] = col < nr ? _mm256_castsi256_ps(load_u4(t, w + col * w_rb, b)) : _mm256_setzero_ps();
+        r[j] = col < nr ? _mm256_castsi256_ps(load_u(t, w + col * w_rb, b)) : _mm256_setzero_ps();
       }
       transpose8(r, c);
       for (int kq = 0; kq < 8; ++kq) _mm256_storeu_ps(reinterpret_cast<float*>(o + (kq * 2 + s) * 32), c[kq]);
@@ -98,7 +115,9 @@ union RowExtra {
 };
 
 // out[i, 0 .. nr) for activation rows m0 .. m0+MR and one packed panel (2 strips of 8 columns).
-template <int MR, bool kIntStart>
+// kSplit (5-bit values: a pair is at most 2·31·127 = 7874): the int16 chain is widened after 4 of the
+// block's 8 steps and again at its end.
+template <int MR, bool kIntStart, bool kSplit = false>
 void micro(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, float* out, int64_t ldo, int64_t nr) {
   constexpr int NV = 2;
   const int64_t nb = x.K / 32;
@@ -114,7 +133,7 @@ void micro(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, f
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = panel + b * kBlockBytes;
     const int8_t* ab = a + b * 32;
-    __m256i acc[MR][NV];
+    __m256i acc[MR][NV], wide[MR][NV];
 #pragma GCC unroll 4
     for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 2
@@ -122,6 +141,16 @@ void micro(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, f
     }
 #pragma GCC unroll 8
     for (int kq = 0; kq < 8; ++kq) {
+      if (kSplit && kq == 4) {
+#pragma GCC unroll 4
+        for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+          for (int v = 0; v < NV; ++v) {
+            wide[i][v] = _mm256_madd_epi16(acc[i][v], ones);
+            acc[i][v] = _mm256_setzero_si256();
+          }
+        }
+      }
       __m256i wv[NV];
 #pragma GCC unroll 2
       for (int v = 0; v < NV; ++v) wv[v] = load32(blk + (kq * 2 + v) * 32);
@@ -144,6 +173,7 @@ void micro(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, f
 #pragma GCC unroll 4
       for (int i = 0; i < MR; ++i) {
         __m256i s32 = _mm256_madd_epi16(acc[i][v], ones);
+        if constexpr (kSplit) s32 = _mm256_add_epi32(s32, wide[i][v]);
         if constexpr (kIntStart) s32 = _mm256_add_epi32(s32, _mm256_set1_epi32(extra.start[(m0 + i) * nb + b]));
         const __m256 scale = _mm256_mul_ps(sv, _mm256_set1_ps(ad[i * nb + b]));
         f[i][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, f[i][v]);
@@ -311,6 +341,10 @@ void micro6(const ActRows& x, RowExtra extra, int64_t m0, const uint8_t* panel, 
 
 template <bool kIntStart>
 constexpr Micro kMicro[kRows + 1] = {nullptr, micro<1, kIntStart>, micro<2, kIntStart>, micro<3, kIntStart>};
+// 5-bit values: 2 rows × 16 columns (4 int16 chains, 4 int32 halves, 4 f32 sums).
+constexpr int kRows5 = 2;
+template <bool kIntStart>
+constexpr Micro kMicro5[kRows5 + 1] = {nullptr, micro<1, kIntStart, true>, micro<2, kIntStart, true>};
 // q6_K: 2 rows × 16 columns (4 int16 chains, 4 int32 and 4 f32 sums).
 constexpr int kRows6 = 2;
 constexpr Micro kMicro6[kRows6 + 1] = {nullptr, micro6<1>, micro6<2>};
@@ -351,17 +385,22 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
                                      (static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16));
     }
     extra.start = ints.data();
-  } else if (wt == DType::kQ4_0) {
+  } else if (wt == DType::kQ4_0 || wt == DType::kQ5_0) {  // offsets −8·d and −16·d
+    const int32_t k = wt == DType::kQ4_0 ? -8 : -16;
     ints.resize(static_cast<size_t>(M * nb));
-    for (int64_t i = 0; i < M * nb; ++i) ints[i] = -8 * x.sum[i];
+    for (int64_t i = 0; i < M * nb; ++i) ints[i] = k * x.sum[i];
     extra.start = ints.data();
   } else {
     floats.resize(static_cast<size_t>(M * nb));
     for (int64_t i = 0; i < M * nb; ++i) floats[i] = x.d[i] * static_cast<float>(x.sum[i]);
     extra.asum = floats.data();
   }
-  const Micro* micros = q6 ? kMicro6 : wt == DType::kQ4_0 ? kMicro<true> : kMicro<false>;
-  const int rows = q6 ? kRows6 : kRows;
+  const bool int_start = wt == DType::kQ4_0 || wt == DType::kQ5_0;
+  const Micro* micros = q6               ? kMicro6
+                        : five_bit(wt)   ? (int_start ? kMicro5<true> : kMicro5<false>)
+                        : int_start      ? kMicro<true>
+                                         : kMicro<false>;
+  const int rows = q6 ? kRows6 : five_bit(wt) ? kRows5 : kRows;
   for (int64_t mb = 0; mb < M; mb += kMC) {
     const int64_t me = std::min(M, mb + kMC);
     for (int64_t p = 0; p < n_panels; ++p) {

@@ -304,7 +304,8 @@ const IsaKernels* avx2_kernels() {
       avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
       avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed, avx2::gemm_int8,
       dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
-          dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32),
+          dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kQ5_0) |
+          dtype_bit(core::DType::kQ5_1) | dtype_bit(core::DType::kQ5_K),
       avx2::dequantize,
   };
   return &k;

@@ -176,18 +176,6 @@ struct Affine {
   }
 };
 
-// The fifth bits of a q5_0 / q5_1 block (h, bit j for element j) as 16·bit in byte j: each byte picks
-// its source byte of h (one in-lane shuffle), keeps its own bit and turns it into 0 or 16.
-inline __m256i fifth_bits(const uint8_t* qh) {
-  uint32_t h;
-  std::memcpy(&h, qh, 4);
-  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
-  const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(h)), pick), bit);
-  return _mm256_and_si256(_mm256_cmpeq_epi8(v, bit), _mm256_set1_epi8(16));
-}
-
 // q5_0 (x = d·(q − 16)) and q5_1 (x = d·q + m), q = nibble | 16·bit in 0..31, unsigned into maddubs
 // (2·31·127 < 2^15): per group 8 block dots, one reduction, q5_0's −16·Σx in integers (as q4_0's −8),
 // q5_1's m·dx·Σx with one FMA (as q4_1).
