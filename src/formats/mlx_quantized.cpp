@@ -67,9 +67,9 @@ std::string dims_text(const core::TensorView& v) {
 
 core::Status MlxQuantizedSource::convert(const std::string& prefix, QuantParams q) {
   const std::string wname = prefix + ".weight", sname = prefix + ".scales", bname = prefix + ".biases";
-  if (q.bits != 4 && q.bits != 8) {
+  if (q.bits != 2 && q.bits != 3 && q.bits != 4 && q.bits != 5 && q.bits != 6 && q.bits != 8) {
     return core::error(ErrorCode::kUnsupported, "[mlx] '" + wname + "': " + std::to_string(q.bits) +
-                                                    "-bit weights are not supported (4 and 8 are)");
+                                                    "-bit weights are not supported (2, 3, 4, 5, 6 and 8 are)");
   }
   if (q.group != 32 && q.group != 64 && q.group != 128) {
     return core::error(ErrorCode::kUnsupported, "[mlx] '" + wname + "': group size " + std::to_string(q.group) +
@@ -88,7 +88,7 @@ core::Status MlxQuantizedSource::convert(const std::string& prefix, QuantParams 
     return bad(bname, "shape or dtype differs from its scales");
   }
   const int64_t N = w.shape[0], K = w.shape[1] * 32 / q.bits;
-  if (s.shape[0] != N || s.shape[1] * q.group != K) {
+  if (s.shape[0] != N || s.shape[1] * q.group != K || w.shape[1] * 32 % q.bits != 0) {
     return bad(wname, "packed shape " + dims_text(w) + " with scales " + dims_text(s) + " does not match bits " +
                           std::to_string(q.bits) + " and group size " + std::to_string(q.group));
   }

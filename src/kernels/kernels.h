@@ -79,11 +79,11 @@ void dequantize_row(const void* src, DType t, int64_t n, float* dst);
 void quantize_row(const float* src, DType t, int64_t n, void* dst);
 
 // MLX affine quantization (mlx.core.quantize, "affine" mode): w[N,K] = scales[N,K/g]·q + biases[N,K/g],
-// q packed little-endian into uint32 words ([N, K·bits/32]), bits 4 or 8, group g in {32, 64, 128},
-// scales/biases f16, bf16 or f32 (scale_dtype). Converts exactly into dst, which must hold
-// dtype_row_bytes(mlx_affine_dtype(bits), K)·N bytes, laid out as a TensorView of that dtype.
-// Returns false (and writes nothing) for unsupported bits/group/dtype.
-DType mlx_affine_dtype(int bits);  // kA4_32 or kA8_32 (32-element blocks with f32 scale and bias)
+// each row of q one little-endian bit stream in uint32 words ([N, K·bits/32]), bits 2, 3, 4, 5, 6 or 8,
+// group g in {32, 64, 128}, scales/biases f16, bf16 or f32 (scale_dtype). Converts exactly into dst,
+// which must hold dtype_row_bytes(mlx_affine_dtype(bits), K)·N bytes, laid out as a TensorView of that
+// dtype. Returns false (and writes nothing) for unsupported bits/group/dtype.
+DType mlx_affine_dtype(int bits);  // kA4_32 (bits ≤ 4) or kA8_32 (32-element blocks, f32 scale and bias)
 bool convert_mlx_affine(const uint32_t* wq, const void* scales, const void* biases, DType scale_dtype,
                         int64_t N, int64_t K, int bits, int group, void* dst);
 

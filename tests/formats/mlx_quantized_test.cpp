@@ -35,9 +35,12 @@ struct Module {
   Module(int64_t n, int64_t k, int b, int g, bool bf16, uint32_t seed) : N(n), K(k), bits(b), group(g) {
     std::mt19937 rng(seed);
     packed.assign(static_cast<size_t>(N * K * bits / 32), 0u);
-    for (int64_t i = 0; i < N * K; ++i) {
+    for (int64_t i = 0; i < N * K; ++i) {  // one little-endian bit stream: value i at bits [i·bits, +bits)
       q.push_back(static_cast<int>(rng() % (1u << bits)));
-      packed[static_cast<size_t>(i * bits / 32)] |= static_cast<uint32_t>(q.back()) << (bits * (i % (32 / bits)));
+      const int64_t p = i * bits;
+      const auto v = static_cast<uint64_t>(q.back()) << (p % 32);
+      packed[static_cast<size_t>(p / 32)] |= static_cast<uint32_t>(v);
+      if (p % 32 + bits > 32) packed[static_cast<size_t>(p / 32 + 1)] |= static_cast<uint32_t>(v >> 32);
     }
     std::uniform_real_distribution<float> s(0.001f, 0.1f), o(-1.f, 1.f);
     for (int64_t g2 = 0; g2 < N * K / group; ++g2) {
@@ -68,7 +71,7 @@ std::shared_ptr<TensorSource> open_file(const TempDir& dir, const SafetensorsWri
 void expect_decodes(const TensorSource& src, const std::string& name, const Module& m, bool bf16) {
   auto t = src.tensor(name + ".weight");
   ASSERT_TRUE(t.is_ok()) << t.status().message();
-  EXPECT_EQ(t->dtype, m.bits == 4 ? DType::kA4_32 : DType::kA8_32);
+  EXPECT_EQ(t->dtype, m.bits <= 4 ? DType::kA4_32 : DType::kA8_32);
   ASSERT_EQ(t->ndim, 2);
   EXPECT_EQ(t->shape[0], m.N);
   EXPECT_EQ(t->shape[1], m.K);
@@ -84,12 +87,19 @@ void expect_decodes(const TensorSource& src, const std::string& name, const Modu
 TEST(MlxQuantized, ConvertsEveryQuantizedModuleExactly) {
   TempDir dir;
   // Rows span several 64-row conversion tasks; "b" overrides the global 4-bit / 64 with 8-bit / 32 and
-  // bf16 scales; "c" uses group 128; "plain" and "norm" stay float.
+  // bf16 scales; "c" uses group 128; "d" / "e" / "f" / "g" are 3-, 6-, 2- and 5-bit (values crossing
+  // word boundaries); "plain" and "norm" stay float.
   const Module a(130, 256, 4, 64, false, 1), b(7, 96, 8, 32, true, 2), c(3, 384, 4, 128, false, 3);
+  const Module d(5, 192, 3, 64, false, 6), e(4, 128, 6, 32, true, 7), f(2, 256, 2, 128, false, 8);
+  const Module g(3, 160, 5, 32, false, 9);
   SafetensorsWriter w;
   a.add_to(w, "layers.0.a", "F16");
   b.add_to(w, "layers.0.b", "BF16");
   c.add_to(w, "layers.1.c", "F16");
+  d.add_to(w, "layers.2.d", "F16");
+  e.add_to(w, "layers.2.e", "BF16");
+  f.add_to(w, "layers.2.f", "F16");
+  g.add_to(w, "layers.2.g", "F16");
   w.add("plain.weight", "F32", {2, 4}, raw_bytes(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}));
   w.add("norm.weight", "F32", {4}, raw_bytes(std::vector<float>{1, 1, 1, 1}));
   auto files = open_file(dir, w);
@@ -98,13 +108,21 @@ TEST(MlxQuantized, ConvertsEveryQuantizedModuleExactly) {
                         {{"group_size", 64},
                          {"bits", 4},
                          {"layers.0.b", {{"group_size", 32}, {"bits", 8}}},
-                         {"layers.1.c", {{"group_size", 128}, {"bits", 4}}}}}};
+                         {"layers.1.c", {{"group_size", 128}, {"bits", 4}}},
+                         {"layers.2.d", {{"bits", 3}}},
+                         {"layers.2.e", {{"group_size", 32}, {"bits", 6}}},
+                         {"layers.2.f", {{"group_size", 128}, {"bits", 2}}},
+                         {"layers.2.g", {{"group_size", 32}, {"bits", 5}}}}}};
   auto src = wrap_mlx_quantized(files, config);
   ASSERT_TRUE(src.is_ok()) << src.status().message();
   EXPECT_NE(src->get(), files.get());
   expect_decodes(**src, "layers.0.a", a, false);
   expect_decodes(**src, "layers.0.b", b, true);
   expect_decodes(**src, "layers.1.c", c, false);
+  expect_decodes(**src, "layers.2.d", d, false);
+  expect_decodes(**src, "layers.2.e", e, true);
+  expect_decodes(**src, "layers.2.f", f, false);
+  expect_decodes(**src, "layers.2.g", g, false);
 
   // Scales and biases are consumed; float tensors pass through in place.
   for (const char* hidden : {"layers.0.a.scales", "layers.0.b.biases", "layers.1.c.scales"}) {
@@ -114,7 +132,8 @@ TEST(MlxQuantized, ConvertsEveryQuantizedModuleExactly) {
   auto names = (*src)->names();
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"layers.0.a.weight", "layers.0.b.weight", "layers.1.c.weight",
-                                             "norm.weight", "plain.weight"}));
+                                             "layers.2.d.weight", "layers.2.e.weight", "layers.2.f.weight",
+                                             "layers.2.g.weight", "norm.weight", "plain.weight"}));
   auto plain = (*src)->tensor("plain.weight");
   ASSERT_TRUE(plain.is_ok());
   EXPECT_EQ(plain->data, files->tensor("plain.weight")->data);
@@ -173,7 +192,7 @@ TEST(MlxQuantized, BadCheckpointsAreTypedErrors) {
     std::string words;
   };
   const Case cases[] = {
-      {{{"group_size", 64}, {"bits", 3}}, ErrorCode::kUnsupported, "3-bit"},
+      {{{"group_size", 64}, {"bits", 7}}, ErrorCode::kUnsupported, "7-bit"},
       {{{"group_size", 16}, {"bits", 4}}, ErrorCode::kUnsupported, "group size 16"},
       {{{"group_size", 32}, {"bits", 4}, {"mode", "mxfp4"}}, ErrorCode::kUnsupported, "mxfp4"},
       {{{"group_size", 64}, {"bits", 8}}, ErrorCode::kModelLoadFailed, "does not match bits 8"},

@@ -1,6 +1,6 @@
 #pragma once
 // MLX-quantized copies of float safetensors models, for tests: each chosen `p.weight` [N, K] becomes
-//   p.weight  U32 [N, K·bits/32]  (values packed little-endian, as mlx.core.quantize packs them)
+//   p.weight  U32 [N, K·bits/32]  (each row one little-endian bit stream, as mlx.core.quantize packs it)
 //   p.scales, p.biases  F16 [N, K/group]
 // and config.json gains "quantization", as mlx_lm.convert -q writes them. The quantizer here is plain
 // min/max affine per group (MLX's own picks the scale so a group's larger-magnitude edge is exact); any
@@ -29,9 +29,8 @@ struct MlxQuantized {
 
 inline MlxQuantized mlx_quantize(const float* w, int64_t N, int64_t K, int bits, int group) {
   MlxQuantized out;
-  const int per_word = 32 / bits;
   const int top = (1 << bits) - 1;
-  out.packed.assign(static_cast<size_t>(N * K / per_word), 0u);
+  out.packed.assign(static_cast<size_t>(N * K * bits / 32), 0u);
   out.decoded.resize(static_cast<size_t>(N * K));
   for (int64_t g = 0; g < N * K / group; ++g) {
     const float* x = w + g * group;
@@ -44,7 +43,10 @@ inline MlxQuantized mlx_quantize(const float* w, int64_t N, int64_t K, int bits,
     for (int64_t j = 0; j < group; ++j) {
       const int64_t i = g * group + j;
       const int q = std::clamp(static_cast<int>(std::lround((x[j] - b) / s)), 0, top);
-      out.packed[static_cast<size_t>(i / per_word)] |= static_cast<uint32_t>(q) << (bits * (i % per_word));
+      const int64_t p = i * bits;  // one little-endian bit stream: value i at bits [i·bits, +bits)
+      const auto v = static_cast<uint64_t>(q) << (p % 32);
+      out.packed[static_cast<size_t>(p / 32)] |= static_cast<uint32_t>(v);
+      if (p % 32 + bits > 32) out.packed[static_cast<size_t>(p / 32 + 1)] |= static_cast<uint32_t>(v >> 32);
       out.decoded[static_cast<size_t>(i)] = s * static_cast<float>(q) + b;
     }
   }

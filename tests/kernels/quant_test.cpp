@@ -255,15 +255,18 @@ TEST(Dequantize, EveryIsaMatchesTheReference) {
 
 TEST(MlxAffine, ConvertsExactly) {
   Rng rng(13);
-  for (int bits : {4, 8}) {
+  for (int bits : {2, 3, 4, 5, 6, 8}) {
     for (int group : {32, 64, 128}) {
       for (DType sd : {DType::kF16, DType::kBF16, DType::kF32}) {
         const int64_t N = 3, K = 256;
         std::vector<uint32_t> wq(N * K * bits / 32);
         std::vector<int> q(N * K);
-        for (int64_t i = 0; i < N * K; ++i) {
+        for (int64_t i = 0; i < N * K; ++i) {  // one little-endian bit stream: value i at bits [i·bits, +bits)
           q[i] = static_cast<int>(rng.g() % (1u << bits));
-          wq[i * bits / 32] |= static_cast<uint32_t>(q[i]) << (bits * (i % (32 / bits)));
+          const int64_t p = i * bits;
+          const auto v = static_cast<uint64_t>(q[i]) << (p % 32);
+          wq[p / 32] |= static_cast<uint32_t>(v);
+          if (p % 32 + bits > 32) wq[p / 32 + 1] |= static_cast<uint32_t>(v >> 32);
         }
         const int64_t G = N * K / group;
         std::vector<uint16_t> s16(G), b16(G);
@@ -289,7 +292,7 @@ TEST(MlxAffine, ConvertsExactly) {
       }
     }
   }
-  EXPECT_FALSE(convert_mlx_affine(nullptr, nullptr, nullptr, DType::kF16, 1, 32, 3, 32, nullptr));
+  EXPECT_FALSE(convert_mlx_affine(nullptr, nullptr, nullptr, DType::kF16, 1, 32, 7, 32, nullptr));
   EXPECT_FALSE(convert_mlx_affine(nullptr, nullptr, nullptr, DType::kF16, 1, 32, 4, 16, nullptr));
 }
 

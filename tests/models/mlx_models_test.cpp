@@ -1,7 +1,8 @@
 // MLX-community style quantized checkpoints end to end: the llama and BERT fixtures quantized the way
-// mlx_lm.convert -q lays them out (4-bit groups of 64, one module overridden to 8-bit groups of 32, a
-// Linear whose K is no multiple of 64 left in float), loaded through the product's loaders, against a
-// "dense twin": the same checkpoint with every weight decoded to F32 (tests/formats/mlx_writer.h).
+// mlx_lm.convert -q lays them out (4-bit groups of 64, modules overridden to 8-bit groups of 32 and to
+// 3 and 6 bits, a Linear whose K is no multiple of 64 left in float), loaded through the product's
+// loaders, against a "dense twin": the same checkpoint with every weight decoded to F32
+// (tests/formats/mlx_writer.h).
 #include <cmath>
 #include <filesystem>
 
@@ -32,7 +33,9 @@ double rel_err(const std::vector<float>& got, const std::vector<float>& want) {
 const json kLlamaQuantization = {{"group_size", 64},
                                 {"bits", 4},
                                 {"model.layers.1.self_attn.v_proj", {{"group_size", 32}, {"bits", 8}}},
-                                {"model.layers.0.mlp.down_proj", {{"group_size", 32}, {"bits", 8}}}};
+                                {"model.layers.0.mlp.down_proj", {{"group_size", 32}, {"bits", 8}}},
+                                {"model.layers.0.self_attn.k_proj", {{"bits", 3}}},
+                                {"model.layers.1.mlp.up_proj", {{"group_size", 32}, {"bits", 6}}}};
 
 TEST(MlxModels, QuantizedLlamaMatchesItsDenseTwin) {
   TempDir tmp;

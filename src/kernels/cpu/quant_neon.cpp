@@ -6,6 +6,8 @@
 // q5_1 / q5_K: their q4 counterparts with the fifth bit or'ed in as 16 (a byte test per value).
 #include <arm_neon.h>
 
+#include <type_traits>
+
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
 #include "kernels/quant/quant.h"
@@ -44,23 +46,35 @@ float row_q4_0(const char* w, const int8_t* xq, const float* xd, int64_t nb) {
   return vaddvq_f32(acc);
 }
 
-float row_q4_K(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t ng) {
-  const auto* blocks = reinterpret_cast<const BlockQ4_K*>(w);
-  const uint8x16_t m4 = vdupq_n_u8(15);
+// q4_K and q5_K (q5_K: plus bit 2c (low nibbles) or 2c+1 (high nibbles) of qh[l] as 16).
+template <typename Block>
+float row_k4(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t ng) {
+  constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
+  const auto* blocks = reinterpret_cast<const Block*>(w);
+  const uint8x16_t m4 = vdupq_n_u8(15), k16 = vdupq_n_u8(16);
   const int32x4_t zero = vdupq_n_s32(0);
   float total = 0.f;
   for (int64_t g = 0; g < ng; ++g, xq += 256) {
-    const BlockQ4_K& b = blocks[g];
+    const Block& b = blocks[g];
     uint8_t sc[8], mn[8];
     for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, &sc[s], &mn[s]);
     int32x4_t acc = zero;
     for (int c = 0; c < 4; ++c) {  // sub-blocks 2c (low nibbles) and 2c+1 (high nibbles)
       const uint8x16_t q0 = vld1q_u8(b.qs + 32 * c), q1 = vld1q_u8(b.qs + 32 * c + 16);
+      uint8x16_t l0 = vandq_u8(q0, m4), l1 = vandq_u8(q1, m4), h0 = vshrq_n_u8(q0, 4), h1 = vshrq_n_u8(q1, 4);
+      if constexpr (k5) {
+        const uint8x16_t qh0 = vld1q_u8(b.qh), qh1 = vld1q_u8(b.qh + 16);
+        const uint8x16_t bl = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c))), bh = vshlq_n_u8(bl, 1);
+        l0 = vorrq_u8(l0, vandq_u8(vtstq_u8(qh0, bl), k16));
+        l1 = vorrq_u8(l1, vandq_u8(vtstq_u8(qh1, bl), k16));
+        h0 = vorrq_u8(h0, vandq_u8(vtstq_u8(qh0, bh), k16));
+        h1 = vorrq_u8(h1, vandq_u8(vtstq_u8(qh1, bh), k16));
+      }
       const int8_t* x = xq + 64 * c;
-      int32x4_t lo = vdotq_s32(zero, vreinterpretq_s8_u8(vandq_u8(q0, m4)), vld1q_s8(x));
-      lo = vdotq_s32(lo, vreinterpretq_s8_u8(vandq_u8(q1, m4)), vld1q_s8(x + 16));
-      int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vld1q_s8(x + 32));
-      hi = vdotq_s32(hi, vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), vld1q_s8(x + 48));
+      int32x4_t lo = vdotq_s32(zero, vreinterpretq_s8_u8(l0), vld1q_s8(x));
+      lo = vdotq_s32(lo, vreinterpretq_s8_u8(l1), vld1q_s8(x + 16));
+      int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(h0), vld1q_s8(x + 32));
+      hi = vdotq_s32(hi, vreinterpretq_s8_u8(h1), vld1q_s8(x + 48));
       acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
       acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
     }
@@ -103,41 +117,6 @@ float row_q5(const char* w, const int8_t* xq, const float* xd, const int32_t* xs
     if constexpr (kMin) offsets += f16(b.m) * xd[i] * static_cast<float>(xs[i]);
   }
   return vaddvq_f32(acc) + offsets;
-}
-
-// q5_K: q4_K plus bit 2c (low nibbles) or 2c+1 (high nibbles) of qh[l] as 16.
-float row_q5_K(const char* w, const int8_t* xq, const float* xd, const int32_t* xs, int64_t ng) {
-  const auto* blocks = reinterpret_cast<const BlockQ5_K*>(w);
-  const uint8x16_t m4 = vdupq_n_u8(15), k16 = vdupq_n_u8(16);
-  const int32x4_t zero = vdupq_n_s32(0);
-  float total = 0.f;
-  for (int64_t g = 0; g < ng; ++g, xq += 256) {
-    const BlockQ5_K& b = blocks[g];
-    uint8_t sc[8], mn[8];
-    for (int s = 0; s < 8; ++s) k4_scale_min(b.scales, s, &sc[s], &mn[s]);
-    const uint8x16_t qh0 = vld1q_u8(b.qh), qh1 = vld1q_u8(b.qh + 16);
-    int32x4_t acc = zero;
-    for (int c = 0; c < 4; ++c) {
-      const uint8x16_t bl = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c))), bh = vshlq_n_u8(bl, 1);
-      const uint8x16_t q0 = vld1q_u8(b.qs + 32 * c), q1 = vld1q_u8(b.qs + 32 * c + 16);
-      const uint8x16_t l0 = vorrq_u8(vandq_u8(q0, m4), vandq_u8(vtstq_u8(qh0, bl), k16));
-      const uint8x16_t l1 = vorrq_u8(vandq_u8(q1, m4), vandq_u8(vtstq_u8(qh1, bl), k16));
-      const uint8x16_t h0 = vorrq_u8(vshrq_n_u8(q0, 4), vandq_u8(vtstq_u8(qh0, bh), k16));
-      const uint8x16_t h1 = vorrq_u8(vshrq_n_u8(q1, 4), vandq_u8(vtstq_u8(qh1, bh), k16));
-      const int8_t* x = xq + 64 * c;
-      int32x4_t lo = vdotq_s32(zero, vreinterpretq_s8_u8(l0), vld1q_s8(x));
-      lo = vdotq_s32(lo, vreinterpretq_s8_u8(l1), vld1q_s8(x + 16));
-      int32x4_t hi = vdotq_s32(zero, vreinterpretq_s8_u8(h0), vld1q_s8(x + 32));
-      hi = vdotq_s32(hi, vreinterpretq_s8_u8(h1), vld1q_s8(x + 48));
-      acc = vmlaq_n_s32(acc, lo, sc[2 * c]);
-      acc = vmlaq_n_s32(acc, hi, sc[2 * c + 1]);
-    }
-    int32_t mins = 0;
-    for (int s = 0; s < 8; ++s) mins += mn[s] * xs[8 * g + s];
-    const float dx = xd[8 * g];
-    total += f16(b.d) * dx * static_cast<float>(vaddvq_s32(acc)) - f16(b.dmin) * dx * static_cast<float>(mins);
-  }
-  return total;
 }
 
 float row_q6_K(const char* w, const int8_t* xq, const float* xd, int64_t ng) {
@@ -218,11 +197,11 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
         case DType::kQ8_0: v = row_q8_0(wr, xq, xd, nb); break;
         case DType::kQ4_0: v = row_q4_0(wr, xq, xd, nb); break;
         case DType::kQ4_1: v = row_affine<BlockQ4_1>(wr, xq, xd, xs, nb); break;
-        case DType::kQ4_K: v = row_q4_K(wr, xq, xd, xs, nb / 8); break;
+        case DType::kQ4_K: v = row_k4<BlockQ4_K>(wr, xq, xd, xs, nb / 8); break;
         case DType::kQ6_K: v = row_q6_K(wr, xq, xd, nb / 8); break;
         case DType::kQ5_0: v = row_q5<BlockQ5_0, false>(wr, xq, xd, xs, nb); break;
         case DType::kQ5_1: v = row_q5<BlockQ5_1, true>(wr, xq, xd, xs, nb); break;
-        case DType::kQ5_K: v = row_q5_K(wr, xq, xd, xs, nb / 8); break;
+        case DType::kQ5_K: v = row_k4<BlockQ5_K>(wr, xq, xd, xs, nb / 8); break;
         case DType::kA4_32: v = row_affine<BlockA4>(wr, xq, xd, xs, nb); break;
         case DType::kA8_32: v = row_affine<BlockA8>(wr, xq, xd, xs, nb); break;
         default: return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);

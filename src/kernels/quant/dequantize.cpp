@@ -1,5 +1,6 @@
 // Scalar decoding of every weight dtype, following the element order documented in blocks.h.
 #include <cstring>
+#include <type_traits>
 
 #include "core/f16.h"
 #include "core/status.h"
@@ -65,7 +66,9 @@ void deq_q5_1(const BlockQ5_1* b, int64_t nb, float* y) {
   }
 }
 
-void deq_q5_K(const BlockQ5_K* b, int64_t nb, float* y) {
+// q4_K and q5_K (the same header; q5_K adds bit 2c / 2c+1 of qh[l] as 16).
+template <typename Block>
+void deq_k4(const Block* b, int64_t nb, float* y) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
     const uint8_t* q = b[i].qs;
@@ -75,26 +78,13 @@ void deq_q5_K(const BlockQ5_K* b, int64_t nb, float* y) {
       k4_scale_min(b[i].scales, 2 * c + 1, &sc1, &m1);
       const float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
       for (int l = 0; l < 32; ++l) {
-        const uint8_t hb = b[i].qh[l];
-        y[l] = d0 * static_cast<float>((q[l] & 15) | ((hb >> (2 * c) & 1) << 4)) - mm0;
-        y[l + 32] = d1 * static_cast<float>((q[l] >> 4) | ((hb >> (2 * c + 1) & 1) << 4)) - mm1;
-      }
-    }
-  }
-}
-
-void deq_q4_K(const BlockQ4_K* b, int64_t nb, float* y) {
-  for (int64_t i = 0; i < nb; ++i) {
-    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
-    const uint8_t* q = b[i].qs;
-    for (int c = 0; c < 4; ++c, q += 32, y += 64) {
-      uint8_t sc0, m0, sc1, m1;
-      k4_scale_min(b[i].scales, 2 * c, &sc0, &m0);
-      k4_scale_min(b[i].scales, 2 * c + 1, &sc1, &m1);
-      const float d0 = d * sc0, mm0 = dmin * m0, d1 = d * sc1, mm1 = dmin * m1;
-      for (int l = 0; l < 32; ++l) {
-        y[l] = d0 * (q[l] & 15) - mm0;
-        y[l + 32] = d1 * (q[l] >> 4) - mm1;
+        int lo = q[l] & 15, hi = q[l] >> 4;
+        if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+          lo |= (b[i].qh[l] >> (2 * c) & 1) << 4;
+          hi |= (b[i].qh[l] >> (2 * c + 1) & 1) << 4;
+        }
+        y[l] = d0 * static_cast<float>(lo) - mm0;
+        y[l + 32] = d1 * static_cast<float>(hi) - mm1;
       }
     }
   }
@@ -159,13 +149,13 @@ void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
     case DType::kQ8_0: deq_q8_0(static_cast<const BlockQ8_0*>(src), nb, dst); return;
     case DType::kQ4_0: deq_q4_0(static_cast<const BlockQ4_0*>(src), nb, dst); return;
     case DType::kQ4_1: deq_q4_1(static_cast<const BlockQ4_1*>(src), nb, dst); return;
-    case DType::kQ4_K: deq_q4_K(static_cast<const BlockQ4_K*>(src), nb, dst); return;
+    case DType::kQ4_K: deq_k4(static_cast<const BlockQ4_K*>(src), nb, dst); return;
     case DType::kQ6_K: deq_q6_K(static_cast<const BlockQ6_K*>(src), nb, dst); return;
     case DType::kA4_32: deq_a4(static_cast<const BlockA4*>(src), nb, dst); return;
     case DType::kA8_32: deq_a8(static_cast<const BlockA8*>(src), nb, dst); return;
     case DType::kQ5_0: deq_q5_0(static_cast<const BlockQ5_0*>(src), nb, dst); return;
     case DType::kQ5_1: deq_q5_1(static_cast<const BlockQ5_1*>(src), nb, dst); return;
-    case DType::kQ5_K: deq_q5_K(static_cast<const BlockQ5_K*>(src), nb, dst); return;
+    case DType::kQ5_K: deq_k4(static_cast<const BlockQ5_K*>(src), nb, dst); return;
     default: break;
   }
   NLM_CHECK_MSG(false, "[kernels] dequantize: not a weight dtype");

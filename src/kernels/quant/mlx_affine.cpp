@@ -35,13 +35,34 @@ inline void pack_a8(const uint32_t* w, uint8_t* qs) {
   std::memcpy(qs, w, 32);
 }
 
+// One 32-block of any other width (2, 3, 5, 6 bits): MLX packs a row as one little-endian bit stream
+// (value k in bits [k·bits, (k+1)·bits), so 8 3-bit values per 3 bytes); a block takes `bits` words.
+// Widths up to 4 go into nibbles (a4_32), wider ones into bytes (a8_32): the same integers.
+inline void pack_any(const uint32_t* w, int bits, uint8_t* qs) {
+  uint8_t v[32];
+  const uint32_t mask = (1u << bits) - 1u;
+  for (int j = 0; j < 32; ++j) {
+    const int p = j * bits, word = p / 32, sh = p % 32;
+    uint32_t x = w[word] >> sh;
+    if (sh + bits > 32) x |= w[word + 1] << (32 - sh);
+    v[j] = static_cast<uint8_t>(x & mask);
+  }
+  if (bits <= 4) {
+    for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(v[j] | (v[j + 16] << 4));
+  } else {
+    std::memcpy(qs, v, 32);
+  }
+}
+
+bool supported_bits(int bits) { return bits == 2 || bits == 3 || bits == 4 || bits == 5 || bits == 6 || bits == 8; }
+
 }  // namespace
 
-DType mlx_affine_dtype(int bits) { return bits == 8 ? DType::kA8_32 : DType::kA4_32; }
+DType mlx_affine_dtype(int bits) { return bits <= 4 ? DType::kA4_32 : DType::kA8_32; }
 
 bool convert_mlx_affine(const uint32_t* wq, const void* scales, const void* biases, DType scale_dtype,
                         int64_t N, int64_t K, int bits, int group, void* dst) {
-  if (bits != 4 && bits != 8) return false;
+  if (!supported_bits(bits)) return false;
   if (group != 32 && group != 64 && group != 128) return false;
   if (scale_dtype != DType::kF16 && scale_dtype != DType::kBF16 && scale_dtype != DType::kF32) return false;
   if (K % group != 0 || N < 0) return false;
@@ -52,16 +73,24 @@ bool convert_mlx_affine(const uint32_t* wq, const void* scales, const void* bias
       const int64_t g = n * groups_per_row + (32 * b) / group;
       const float s = load_scalar(scales, scale_dtype, g), bias = load_scalar(biases, scale_dtype, g);
       const uint32_t* words = row + b * bits;  // 32 values take `bits` words
-      if (bits == 4) {
+      if (bits <= 4) {
         quant::BlockA4& blk = static_cast<quant::BlockA4*>(dst)[n * nb + b];
         blk.s = s;
         blk.b = bias;
-        pack_a4(words, blk.qs);
+        if (bits == 4) {
+          pack_a4(words, blk.qs);
+        } else {
+          pack_any(words, bits, blk.qs);
+        }
       } else {
         quant::BlockA8& blk = static_cast<quant::BlockA8*>(dst)[n * nb + b];
         blk.s = s;
         blk.b = bias;
-        pack_a8(words, blk.qs);
+        if (bits == 8) {
+          pack_a8(words, blk.qs);
+        } else {
+          pack_any(words, bits, blk.qs);
+        }
       }
     }
   }

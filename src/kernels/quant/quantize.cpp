@@ -53,16 +53,21 @@ void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* y) {
   }
 }
 
+// The value of largest magnitude among x[0 .. n), with its sign (the first one on ties).
+static float signed_absmax(const float* x, int n) {
+  float amax = 0.f, xm = 0.f;
+  for (int j = 0; j < n; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      xm = x[j];
+    }
+  }
+  return xm;
+}
+
 void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* y) {
   for (int64_t i = 0; i < n / 32; ++i, x += 32) {
-    float amax = 0.f, xm = 0.f;
-    for (int j = 0; j < 32; ++j) {
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        xm = x[j];
-      }
-    }
-    const uint16_t dh = f32_to_f16(xm / -8.f);
+    const uint16_t dh = f32_to_f16(signed_absmax(x, 32) / -8.f);
     const float d = f16_to_f32(dh);
     const float id = d != 0.f ? 1.f / d : 0.f;
     y[i].d = dh;
@@ -183,14 +188,7 @@ static void pack5(const int* q, uint8_t* qs, uint8_t* qh) {
 
 void quantize_q5_0(const float* x, int64_t n, BlockQ5_0* y) {
   for (int64_t i = 0; i < n / 32; ++i, x += 32) {
-    float amax = 0.f, xm = 0.f;
-    for (int j = 0; j < 32; ++j) {
-      if (std::fabs(x[j]) > amax) {
-        amax = std::fabs(x[j]);
-        xm = x[j];
-      }
-    }
-    const uint16_t dh = f32_to_f16(xm / -16.f);
+    const uint16_t dh = f32_to_f16(signed_absmax(x, 32) / -16.f);
     const float d = f16_to_f32(dh);
     const float id = d != 0.f ? 1.f / d : 0.f;
     int q[32];
