@@ -128,7 +128,10 @@ core::Result<std::shared_ptr<TensorSource>> wrap_mlx_quantized(std::shared_ptr<T
   if (!q.is_object()) {
     return core::error(ErrorCode::kModelLoadFailed, std::string("[mlx] config.json: ") + key + " is not an object");
   }
-  if (!q.contains("bits") && !q.contains("group_size")) return weights;  // another tool's quantization_config
+  if (q.contains("quant_method")) {  // Hugging Face's quantized checkpoints (GPTQ, AWQ, bitsandbytes, fp8, …)
+    return core::error(ErrorCode::kUnsupported, "[mlx] config.json: quantization method " + q["quant_method"].dump() +
+                                                    " is not supported (MLX affine, GGUF and float weights are)");
+  }
   if (q.contains("mode") && q["mode"] != "affine") {
     return core::error(ErrorCode::kUnsupported, "[mlx] config.json: quantization mode " + q["mode"].dump() +
                                                     " is not supported (affine is)");

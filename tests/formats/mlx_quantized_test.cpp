@@ -151,17 +151,21 @@ TEST(MlxQuantized, QuantizationConfigIsReadWhenQuantizationIsAbsent) {
   expect_decodes(**src, "a", a, false);
 }
 
-TEST(MlxQuantized, ModelsWithoutMlxQuantizationPassThrough) {
+TEST(MlxQuantized, FloatModelsPassThroughAndOtherQuantizationsAreRefused) {
   TempDir dir;
   SafetensorsWriter w;
   w.add("w", "F32", {1, 2}, raw_bytes(std::vector<float>{1, 2}));
   auto files = open_file(dir, w);
-  for (const json& config : {json::object(), json{{"quantization", nullptr}},
-                             json{{"quantization_config", {{"quant_method", "gptq"}}}}}) {
+  for (const json& config : {json::object(), json{{"quantization", nullptr}}}) {
     auto src = wrap_mlx_quantized(files, config);
     ASSERT_TRUE(src.is_ok()) << config.dump();
     EXPECT_EQ(src->get(), files.get()) << config.dump();
   }
+  // A Hugging Face quantized checkpoint is refused up front, not left to fail on its tensor names.
+  auto gptq = wrap_mlx_quantized(files, {{"quantization_config", {{"quant_method", "gptq"}, {"bits", 4}}}});
+  ASSERT_FALSE(gptq.is_ok());
+  EXPECT_EQ(gptq.status().code(), ErrorCode::kUnsupported);
+  EXPECT_NE(gptq.status().message().find("gptq"), std::string::npos) << gptq.status().message();
 }
 
 // The error a checkpoint with module "m" (4-bit, group 64, K = 128) gets under `quantization`, after
