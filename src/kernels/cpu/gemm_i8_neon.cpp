@@ -1,10 +1,11 @@
-// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1, q4_K, q6_K and MLX a4_32 weights × int8
-// activations.
+// ARM64 NEON int8 GEMM (SDOT, +dotprod) for q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K and MLX a4_32
+// weights × int8 activations.
 // SDOT by lane adds, per int32 lane c, Σ_j w[c][j]·a[4·lane + j]: one register holds 4 weight columns × 4
 // k, the other 16 k of one activation row, and the lane picks the 4-byte group, so activations need no
-// broadcast. Both operands are signed, so values go in as they are: q8_0 w, q4_0 nibble − 8, q4_1 /
-// q4_K / a4_32 the 4-bit value u with w = s·u + o per 32-block (q4_1: s = d, o = m; q4_K: s = d·sc,
-// o = −dmin·m of the sub-block; a4_32: its f32 s and b), whose offset adds o·d_a·Σa by one FMA per block.
+// broadcast. Both operands are signed, so values go in as they are: q8_0 w, q4_0 nibble − 8, q5_0 value
+// − 16, q4_1 / q5_1 / q4_K / q5_K / a4_32 the 4- or 5-bit value u with w = s·u + o per 32-block (q4_1 /
+// q5_1: s = d, o = m; q4_K / q5_K: s = d·sc, o = −dmin·m of the sub-block; a4_32: its f32 s and b),
+// whose offset adds o·d_a·Σa by one FMA per block.
 // Weights are repacked per call into 16-column panels; per 32-block: [k/4][16 columns][4] bytes, then
 // 16 scales and 16 offsets (f32). Tiles: 4 rows × 8 columns (8 int32 + 8 f32 accumulators, the 4 rows'
 // 32 activations in 8 registers, 2 weight registers).
@@ -16,6 +17,7 @@
 #include "core/arena.h"
 #include "kernels/cpu/block_affine.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/vec_neon.h"
 #include "kernels/quant/blocks.h"
 
 namespace nlm::kernels::cpu::neon {
@@ -30,7 +32,9 @@ constexpr int64_t kMC = 48;                            // activation rows per sw
 
 inline float f16(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
 
-constexpr bool has_offset(DType t) { return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32; }
+constexpr bool has_offset(DType t) {
+  return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32 || t == DType::kQ5_1 || t == DType::kQ5_K;
+}
 
 // Block b (of 32) of one weight row as 32 signed values in element order.
 void load_values(DType t, const char* row, int64_t b, int8_t* v) {
@@ -40,21 +44,39 @@ void load_values(DType t, const char* row, int64_t b, int8_t* v) {
     return;
   }
   const uint8x16_t m4 = vdupq_n_u8(15);
-  if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
-    const uint8_t* qs = reinterpret_cast<const BlockQ4_K*>(row)[b / 8].qs + 32 * (b % 8 / 2);
+  const int64_t bb = core::dtype_info(t).block_bytes;
+  if (t == DType::kQ4_K || t == DType::kQ5_K) {
+    // Sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32); q5_K: plus bit b % 8 of
+    // qh[l] as 16.
+    const char* blk = row + b / 8 * bb;
+    const bool k5 = t == DType::kQ5_K;
+    const uint8_t* qs_all = k5 ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
+    const uint8_t* qs = qs_all + 32 * (b % 8 / 2);
+    const uint8x16_t bit = vdupq_n_u8(static_cast<uint8_t>(1u << (b % 8)));
     for (int h = 0; h < 2; ++h) {
       const uint8x16_t q = vld1q_u8(qs + 16 * h);
-      vst1q_u8(reinterpret_cast<uint8_t*>(v) + 16 * h, b % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4));
+      uint8x16_t u = b % 2 ? vshrq_n_u8(q, 4) : vandq_u8(q, m4);
+      if (k5) {
+        const uint8x16_t qh = vld1q_u8(reinterpret_cast<const BlockQ5_K*>(blk)->qh + 16 * h);
+        u = vorrq_u8(u, vandq_u8(vtstq_u8(qh, bit), vdupq_n_u8(16)));
+      }
+      vst1q_u8(reinterpret_cast<uint8_t*>(v) + 16 * h, u);
     }
     return;
   }
-  // q4_0 / q4_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high nibble of
-  // qs[k − 16], after a header of 2, 4 or 8 bytes.
-  const int64_t bb = core::dtype_info(t).block_bytes;
+  // q4_0 / q4_1 / q5_0 / q5_1 / a4_32: element k < 16 in the low nibble of qs[k], k ≥ 16 in the high
+  // nibble of qs[k − 16]; qs ends the block; q5_0 / q5_1 keep the fifth bits in the 4 bytes before it.
   const uint8x16_t q = vld1q_u8(reinterpret_cast<const uint8_t*>(row + b * bb + bb - 16));
-  const int8x16_t bias = vdupq_n_s8(t == DType::kQ4_0 ? 8 : 0);
-  vst1q_s8(v, vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), bias));
-  vst1q_s8(v + 16, vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), bias));
+  uint8x16_t lo = vandq_u8(q, m4), hi = vshrq_n_u8(q, 4);
+  if (t == DType::kQ5_0 || t == DType::kQ5_1) {
+    uint8x16_t h0, h1;
+    fifth_bits(reinterpret_cast<const uint8_t*>(row + b * bb + bb - 20), &h0, &h1);
+    lo = vorrq_u8(lo, h0);
+    hi = vorrq_u8(hi, h1);
+  }
+  const int8x16_t bias = vdupq_n_s8(t == DType::kQ4_0 ? 8 : t == DType::kQ5_0 ? 16 : 0);
+  vst1q_s8(v, vsubq_s8(vreinterpretq_s8_u8(lo), bias));
+  vst1q_s8(v + 16, vsubq_s8(vreinterpretq_s8_u8(hi), bias));
 }
 
 // Scale and offset of every block of weight row `row` into column c of the packed blocks (zeros for a

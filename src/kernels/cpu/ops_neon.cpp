@@ -162,7 +162,8 @@ const IsaKernels* neon_kernels() {
       neon::binary,  nullptr,         nullptr,                neon::gemm_packed,  // packing: portable's
       neon::gemm_int8,
       dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) |
-          dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32),
+          dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32) |
+          dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) | dtype_bit(core::DType::kQ5_K),
       neon::dequantize,
   };
   return &k;
