@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
   }
   for (k::Isa isa : k::supported_isas()) {
     for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0,
-                    DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32}) {
+                    DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32}) {
       const std::string name = "gemv/" + std::string(k::isa_name(isa)) + "/" +
                                std::string(nlm::core::dtype_info(t).name) + "/1x2048x5632";
       benchmark::RegisterBenchmark(name.c_str(), gemv, isa, t, 2048, 5632, true)->UseRealTime();

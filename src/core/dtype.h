@@ -1,7 +1,7 @@
 #pragma once
 // Element types of tensors. Quantized block formats are laid out bit for bit as GGUF stores them
-// (ggml's block_q8_0, block_q4_0, block_q4_1, block_q5_0, block_q5_1, block_q4_K, block_q5_K,
-// block_q6_K), so GGUF weights are used in place.
+// (ggml's block_q8_0, block_q4_0, block_q4_1, block_q5_0, block_q5_1, block_q2_K, block_q3_K,
+// block_q4_K, block_q5_K, block_q6_K), so GGUF weights are used in place.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -27,6 +27,8 @@ enum class DType : uint8_t {
   kQ5_0,   // 32 elements: f16 scale + 32 high bits + 16 bytes of low nibbles, (x-16)   (22 bytes)
   kQ5_1,   // 32 elements: f16 scale, f16 min + 32 high bits + 16 bytes of nibbles     (24 bytes)
   kQ5_K,   // 256 elements: q4_K's scales and mins, 32 bytes of high bits, 128 of nibbles (176 bytes)
+  kQ2_K,   // 256 elements: 16 x (4-bit scale, 4-bit min), 2-bit values, f16 d, dmin  (84 bytes)
+  kQ3_K,   // 256 elements: high-bit mask, 2-bit values, 16 x 6-bit scales, f16 d  (110 bytes)
 };
 
 struct DTypeInfo {
@@ -54,6 +56,8 @@ constexpr DTypeInfo dtype_info(DType t) {
     case DType::kQ5_0: return {"q5_0", 32, 22, true};
     case DType::kQ5_1: return {"q5_1", 32, 24, true};
     case DType::kQ5_K: return {"q5_K", 256, 176, true};
+    case DType::kQ2_K: return {"q2_K", 256, 84, true};
+    case DType::kQ3_K: return {"q3_K", 256, 110, true};
   }
   return {"?", 1, 1, false};
 }

@@ -21,7 +21,7 @@ constexpr TypeRow kTypes[] = {
     {2, 32, 18, true, core::DType::kQ4_0},    {3, 32, 20, true, core::DType::kQ4_1},
     {6, 32, 22, true, core::DType::kQ5_0},    {7, 32, 24, true, core::DType::kQ5_1},
     {8, 32, 34, true, core::DType::kQ8_0},    {9, 32, 36, false, core::DType::kF32},
-    {10, 256, 84, false, core::DType::kF32},  {11, 256, 110, false, core::DType::kF32},
+    {10, 256, 84, true, core::DType::kQ2_K},  {11, 256, 110, true, core::DType::kQ3_K},
     {12, 256, 144, true, core::DType::kQ4_K}, {13, 256, 176, true, core::DType::kQ5_K},
     {14, 256, 210, true, core::DType::kQ6_K}, {15, 256, 292, false, core::DType::kF32},
     {24, 1, 1, true, core::DType::kI8},       {25, 1, 2, false, core::DType::kF32},

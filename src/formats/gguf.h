@@ -97,8 +97,8 @@ class GgufFile : public TensorSource {
   std::map<std::string, size_t, std::less<>> index_;
 };
 
-// ggml type id -> core::DType (F32 0, F16 1, Q4_0 2, Q4_1 3, Q5_0 6, Q5_1 7, Q8_0 8, Q4_K 12, Q5_K 13,
-// Q6_K 14, I8 24, I32 26, I64 27, BF16 30); nullopt for the others.
+// ggml type id -> core::DType (F32 0, F16 1, Q4_0 2, Q4_1 3, Q5_0 6, Q5_1 7, Q8_0 8, Q2_K 10, Q3_K 11,
+// Q4_K 12, Q5_K 13, Q6_K 14, I8 24, I32 26, I64 27, BF16 30); nullopt for the others.
 std::optional<core::DType> ggml_type_to_dtype(uint32_t ggml_type);
 // Block size (elements) and bytes per block of any ggml type this reader knows, for bounds checks.
 bool ggml_type_size(uint32_t ggml_type, int64_t* block_elems, int64_t* block_bytes);

@@ -24,6 +24,8 @@ bool is_int_dtype(DType t) {
     case DType::kQ5_1:
     case DType::kQ4_K:
     case DType::kQ5_K:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ6_K:
     case DType::kA4_32:
     case DType::kA8_32: return true;

@@ -42,7 +42,9 @@ GgufWriter small_gguf(uint32_t version = 3) {
   w.tensor("blk.0.q5.weight", {32, 3}, 6, std::string(3 * 22, '\0'));   // q5_0
   w.tensor("blk.0.q51.weight", {64}, 7, std::string(2 * 24, '\0'));     // q5_1
   w.tensor("blk.0.q5k.weight", {256, 2}, 13, std::string(2 * 176, '\0'));  // q5_K
-  w.tensor("weird.weight", {256}, 10, std::string(84, '\0'));  // q2_K -> unsupported
+  w.tensor("blk.0.q2k.weight", {256, 1}, 10, std::string(84, '\0'));       // q2_K
+  w.tensor("blk.0.q3k.weight", {512, 1}, 11, std::string(2 * 110, '\0'));  // q3_K
+  w.tensor("weird.weight", {256}, 15, std::string(292, '\0'));  // q8_K (llama.cpp-internal) -> unsupported
   return w;
 }
 
@@ -103,7 +105,9 @@ TEST(Gguf, TensorShapesAreOutermostFirst) {
   EXPECT_EQ(e->dtype, DType::kQ4_K);
   for (const auto& [name, dtype, rows, row_bytes] : {std::tuple{"blk.0.q5.weight", DType::kQ5_0, 3, 22},
                                                      std::tuple{"blk.0.q51.weight", DType::kQ5_1, 1, 48},
-                                                     std::tuple{"blk.0.q5k.weight", DType::kQ5_K, 2, 176}}) {
+                                                     std::tuple{"blk.0.q5k.weight", DType::kQ5_K, 2, 176},
+                                                     std::tuple{"blk.0.q2k.weight", DType::kQ2_K, 1, 84},
+                                                     std::tuple{"blk.0.q3k.weight", DType::kQ3_K, 1, 220}}) {
     auto t = (*f)->tensor(name);
     ASSERT_TRUE(t.is_ok()) << name;
     EXPECT_EQ(t->dtype, dtype) << name;

@@ -114,8 +114,9 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
   });
 }
 
-const DType kAll[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,  DType::kQ4_1, DType::kQ5_0,
-                      DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32};
+const DType kAll[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0,  DType::kQ4_1,
+                      DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                      DType::kQ6_K, DType::kA4_32, DType::kA8_32};
 
 TEST(Matmul, GemvEdgeSizesEveryDtype) {
   uint64_t seed = 1;
@@ -189,6 +190,9 @@ TEST(Matmul, LargeShapes) {
   check_matmul(DType::kQ5_K, 51, 75, 768, false, 310);
   check_matmul(DType::kQ5_0, 97, 45, 1024, true, 314);
   check_matmul(DType::kQ5_1, 49, 75, 512, false, 315);
+  check_matmul(DType::kQ2_K, 1, N, 1024, true, 316);
+  check_matmul(DType::kQ3_K, 2, N, 1024, false, 317);
+  check_matmul(DType::kQ3_K, 41, 45, 512, true, 318);
 }
 
 // The integer kernels' worst case: every weight at its format's largest code and every activation at
@@ -203,7 +207,8 @@ TEST(Matmul, IntegerChainsAtTheirLargestValues) {
     // Affine formats code a block's minimum as 0: one 0 and the rest 1 puts 31 values at the top code.
     // Symmetric ones (q8_0, q4_0, q5_0, q6_K) scale by the signed extreme: +1 at elements 0 and 16 and
     // −31/32 elsewhere puts those at the top code (−8, −16, −32 offsets; q8_0: −123).
-    const bool symmetric = t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ5_0 || t == DType::kQ6_K;
+    const bool symmetric = t == DType::kQ8_0 || t == DType::kQ4_0 || t == DType::kQ5_0 || t == DType::kQ3_K ||
+                           t == DType::kQ6_K;
     std::vector<float> src(K);
     for (int64_t k = 0; k < K; ++k) {
       src[k] = symmetric ? (k % 16 == 0 ? 1.f : -31.f / 32.f) : (k % 32 == 0 ? 0.f : 1.f);

@@ -118,8 +118,9 @@ TEST(Quantizers, RoundTripWithinBounds) {
   std::vector<float> x = rng.normals(n, 2.f);
   for (int i = 0; i < 32; ++i) x[64 + i] = 0.f;             // an all-zero block
   for (int i = 0; i < 32; ++i) x[256 + i] = 3.f + 0.01f * i;  // an all-positive sub-block
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ4_K,
-                  DType::kQ5_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32, DType::kF16, DType::kBF16}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ2_K,
+                  DType::kQ3_K, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32, DType::kA8_32,
+                  DType::kF16, DType::kBF16}) {
     SCOPED_TRACE(core::dtype_info(t).name);
     std::vector<char> buf(core::dtype_row_bytes(t, n));
     std::vector<float> y(n);
@@ -161,6 +162,32 @@ TEST(Quantizers, RoundTripWithinBounds) {
             }
             const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
             bound = ((range + dmin) / levels + max_need / 63 * r) / 2 * (1 + 1e-6);
+            break;
+          }
+          case DType::kQ2_K: {
+            // As q4_K with 3 levels, 4-bit scales and mins (/15) over 16-value sub-blocks; this block's
+            // 32-value range and the super-block's 32-value extremes bound the 16-value ones from above.
+            const float* sb = x.data() + 256 * (b / 8);
+            double max_off = 0, max_need = 0;
+            for (int s = 0; s < 8; ++s) {
+              max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
+            }
+            const double dmin = max_off / 15 * r;
+            for (int s = 0; s < 8; ++s) {
+              const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));
+              const double o = -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32));
+              max_need = std::max(max_need, (h + o + dmin) / 3);
+            }
+            const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
+            bound = ((range + dmin) / 3 + max_need / 15 * r) / 2 * (1 + 1e-6);
+            break;
+          }
+          case DType::kQ3_K: {
+            // step = d·sc with |step − s| ≤ d/2, s = xm/−4 per 16: rounding ≤ |step|/2, clamping at −4 or
+            // 3 adds at most 4·d/2 + |step|/2: error ≤ |s| + 3·d.
+            const double d = max_abs(x.data() + 256 * (b / 8), 256) / 4 / 31 * r;
+            const double sub = max_abs(x.data() + 16 * ((32 * b + j) / 16), 16) / 4;
+            bound = sub + 3 * d;
             break;
           }
           case DType::kQ6_K: {
@@ -215,8 +242,8 @@ TEST(Quantizers, ActivationQuantizerIdenticalOnEveryIsa) {
 TEST(Dequantize, EveryIsaMatchesTheReference) {
   Rng rng(14);
   const DType all[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,  DType::kQ4_0,  DType::kQ4_1,
-                       DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32,
-                       DType::kA8_32};
+                       DType::kQ5_0, DType::kQ5_1, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ5_K,
+                       DType::kQ6_K, DType::kA4_32, DType::kA8_32};
   for (DType t : all) {
     const int64_t be = core::dtype_info(t).block_elems;
     const std::vector<int64_t> sizes = be == 1 ? std::vector<int64_t>{1, 7, 8, 9, 37, 4096 + 7}

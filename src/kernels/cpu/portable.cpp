@@ -64,7 +64,14 @@ void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
         for (int j = 0; j < 16; ++j) lo += u.q[j] * xq[j];
         for (int j = 16; j < 32; ++j) hi += u.q[j] * xq[j];
         const float d = x.d[m * nb + b];
-        out[m * ldo + r] += d * (u.s[0] * lo + u.s[1] * hi + u.m * x.sum[m * nb + b]);
+        if (u.m[0] == u.m[1]) {
+          out[m * ldo + r] += d * (u.s[0] * lo + u.s[1] * hi + u.m[0] * x.sum[m * nb + b]);
+        } else {  // q2_K: an offset per 16 values, times that half's activation sum
+          int32_t sum_lo = 0;
+          for (int j = 0; j < 16; ++j) sum_lo += xq[j];
+          const int32_t sum_hi = x.sum[m * nb + b] - sum_lo;
+          out[m * ldo + r] += d * (u.s[0] * lo + u.s[1] * hi + u.m[0] * sum_lo + u.m[1] * sum_hi);
+        }
       }
     }
   }

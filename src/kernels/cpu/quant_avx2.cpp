@@ -284,6 +284,70 @@ struct KQuant4 {
   static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
 };
 
+// q2_K / q3_K: 32-block b of a super-block takes bits 2·(b % 4) of qs[32·(b / 4) .. + 32) (one load per
+// half, shared by its 4 blocks) and two 16-value sub-blocks, whose int16 scales (and q2_K's mins) go in
+// as one vector [s_lo ×8 | s_hi ×8] per block. q3_K: v = low2 + 4·hbit − 4 in [−4, 3], signed, through
+// the sign trick; q2_K: u = low2 in 0..3, and its mins as a second product Σ mn·x (maddubs of the
+// per-element min byte against x), so no per-16 activation sums are needed. One activation scale per
+// super-block (quant::act_group): int32 sums, one conversion.
+inline __m256i halves16(int lo, int hi) {
+  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
+}
+
+struct Q2_K {
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ2_K);
+  static constexpr bool kPairedX = false, kEvenOdd = false;
+  static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
+    const auto& b = *reinterpret_cast<const BlockQ2_K*>(w);
+    const __m256i m2 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256i sum = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
+    for (int n = 0; n < 2; ++n) {
+      const __m256i q = load32(b.qs + 32 * n);
+      for (int j = 0; j < 4; ++j) {
+        const int blk = 4 * n + j;
+        const __m256i u = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j)), m2);
+        const __m256i x = load32(xq + 32 * blk);
+        const uint8_t s0 = b.scales[2 * blk], s1 = b.scales[2 * blk + 1];
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), halves16(s0 & 15, s1 & 15)));
+        const __m256i mn = _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(s1 >> 4)),
+                                             _mm_set1_epi8(static_cast<char>(s0 >> 4)));
+        mins = _mm256_add_epi32(mins, _mm256_madd_epi16(_mm256_maddubs_epi16(mn, x), ones));
+      }
+    }
+    const float dx = xd[0];
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * dx), acc);
+    acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_set1_ps(f16(b.dmin) * dx), acc);
+  }
+  static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
+};
+
+struct Q3_K {
+  static constexpr int64_t kGroupBytes = sizeof(BlockQ3_K);
+  static constexpr bool kPairedX = false, kEvenOdd = false;
+  static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
+    const auto& b = *reinterpret_cast<const BlockQ3_K*>(w);
+    int sc[16];
+    for (int s = 0; s < 16; ++s) sc[s] = k3_scale(b.scales, s) - 32;
+    const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    const __m256i hm = load32(b.hmask);
+    __m256i sum = _mm256_setzero_si256();
+    for (int n = 0; n < 2; ++n) {
+      const __m256i q = load32(b.qs + 32 * n);
+      for (int j = 0; j < 4; ++j) {
+        const int blk = 4 * n + j;
+        const __m256i low = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j)), m2);
+        const __m256i hb = _mm256_and_si256(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(blk)), one);
+        const __m256i v = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(hb, 2)), four);
+        const __m256i x = load32(xq + 32 * blk);
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(x, v));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, halves16(sc[2 * blk], sc[2 * blk + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * xd[0]), acc);
+  }
+  static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
+};
+
 // q6_K: 32-vector j of the super-block (h = j / 4, c = j % 4) has its low 16 values under sub-block scale
 // 2j and its high 16 under 2j+1; the sign trick makes the products, madd applies the scales.
 struct Q6_K {
@@ -402,6 +466,8 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
     case core::DType::kQ5_K: return dot_format<KQuant4<BlockQ5_K>>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ5_0: return dot_format<Q5<BlockQ5_0, false>>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ5_1: return dot_format<Q5<BlockQ5_1, true>>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ2_K: return dot_format<Q2_K>(x, M, w, w_rb, n_rows, out, ldo);
+    case core::DType::kQ3_K: return dot_format<Q3_K>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kQ6_K: return dot_format<Q6_K>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kA4_32: return dot_format<Affine<BlockA4, false, false>>(x, M, w, w_rb, n_rows, out, ldo);
     case core::DType::kA8_32: return dot_format<Affine<BlockA8, false, true>>(x, M, w, w_rb, n_rows, out, ldo);

@@ -109,6 +109,58 @@ float row_q5(const char* w, const int8_t* xq, const float* xd, const int32_t* xs
   return vaddvq_f32(acc) + offsets;
 }
 
+// q2_K / q3_K: 32-block b takes bits 2·(b % 4) of qs[32·(b / 4) .. + 32); each 16-value half has its own
+// scale (mla on its sdot lanes). q3_K: v = low2 + 4·hbit − 4, signed; q2_K: u = low2 and the mins as
+// mn·Σx per 16 (sdot of x with ones).
+template <bool kQ3>
+float row_k23(const char* w, const int8_t* xq, const float* xd, int64_t ng) {
+  const int32x4_t zero = vdupq_n_s32(0);
+  const uint8x16_t m2 = vdupq_n_u8(3);
+  float total = 0.f;
+  for (int64_t g = 0; g < ng; ++g, xq += 256) {
+    int32x4_t acc = zero, mins = zero;
+    float d = 0.f, dmin = 0.f;
+    const uint8_t *qs, *hmask = nullptr;
+    int sc[16], mn[16] = {};
+    if constexpr (kQ3) {
+      const auto& b = reinterpret_cast<const BlockQ3_K*>(w)[g];
+      for (int s = 0; s < 16; ++s) sc[s] = k3_scale(b.scales, s) - 32;
+      qs = b.qs;
+      hmask = b.hmask;
+      d = f16(b.d);
+    } else {
+      const auto& b = reinterpret_cast<const BlockQ2_K*>(w)[g];
+      for (int s = 0; s < 16; ++s) {
+        sc[s] = b.scales[s] & 15;
+        mn[s] = b.scales[s] >> 4;
+      }
+      qs = b.qs;
+      d = f16(b.d);
+      dmin = f16(b.dmin);
+    }
+    for (int blk = 0; blk < 8; ++blk) {
+      const int8x16_t shift = vdupq_n_s8(static_cast<int8_t>(-2 * (blk % 4)));
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* q = qs + 32 * (blk / 4) + 16 * h;
+        uint8x16_t u = vandq_u8(vshlq_u8(vld1q_u8(q), shift), m2);
+        int8x16_t v;
+        if constexpr (kQ3) {
+          const uint8x16_t hb = vtstq_u8(vld1q_u8(hmask + 16 * h), vdupq_n_u8(static_cast<uint8_t>(1u << blk)));
+          v = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(u, vandq_u8(hb, vdupq_n_u8(4)))), vdupq_n_s8(4));
+        } else {
+          v = vreinterpretq_s8_u8(u);
+        }
+        const int8x16_t x = vld1q_s8(xq + 32 * blk + 16 * h);
+        acc = vmlaq_n_s32(acc, vdotq_s32(zero, v, x), sc[2 * blk + h]);
+        if constexpr (!kQ3) mins = vmlaq_n_s32(mins, vdotq_s32(zero, vdupq_n_s8(1), x), mn[2 * blk + h]);
+      }
+    }
+    const float dx = xd[8 * g];
+    total += d * dx * static_cast<float>(vaddvq_s32(acc)) - dmin * dx * static_cast<float>(vaddvq_s32(mins));
+  }
+  return total;
+}
+
 float row_q6_K(const char* w, const int8_t* xq, const float* xd, int64_t ng) {
   const auto* blocks = reinterpret_cast<const BlockQ6_K*>(w);
   const uint8x16_t m4 = vdupq_n_u8(15), m2 = vdupq_n_u8(3);
@@ -192,6 +244,8 @@ void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64
         case DType::kQ5_0: v = row_q5<BlockQ5_0, false>(wr, xq, xd, xs, nb); break;
         case DType::kQ5_1: v = row_q5<BlockQ5_1, true>(wr, xq, xd, xs, nb); break;
         case DType::kQ5_K: v = row_k4<BlockQ5_K>(wr, xq, xd, xs, nb / 8); break;
+        case DType::kQ2_K: v = row_k23<false>(wr, xq, xd, nb / 8); break;
+        case DType::kQ3_K: v = row_k23<true>(wr, xq, xd, nb / 8); break;
         case DType::kA4_32: v = row_affine<BlockA4>(wr, xq, xd, xs, nb); break;
         case DType::kA8_32: v = row_affine<BlockA8>(wr, xq, xd, xs, nb); break;
         default: return portable_kernels().dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);

@@ -1,6 +1,7 @@
 #pragma once
 // Quantized block layouts, bit for bit as GGUF stores them (ggml's block_q8_0, block_q4_0, block_q4_1,
-// block_q5_0, block_q5_1, block_q4_K, block_q5_K, block_q6_K; all little-endian, packed, no padding),
+// block_q5_0, block_q5_1, block_q2_K, block_q3_K, block_q4_K, block_q5_K, block_q6_K; all little-endian,
+// packed, no padding),
 // plus nativelm's MLX affine blocks.
 // Element order inside a block (the dequantization spec the kernels follow):
 //   q8_0  x[j] = d·qs[j]
@@ -9,6 +10,12 @@
 //   q5_0  h = qh as a little-endian uint32; for j < 16:
 //         x[j] = d·((qs[j] & 15 | (h >> j & 1) << 4) − 16), x[j+16] = d·((qs[j] >> 4 | (h >> (j+16) & 1) << 4) − 16)
 //   q5_1  as q5_0 without the −16, then + m
+//   q2_K  16 sub-blocks of 16 with sc[s] = scales[s] & 15, mn[s] = scales[s] >> 4; for 32-block b
+//         (n = b / 4, j = b % 4): x[32b+l] = d·sc[2b]·(qs[32n+l] >> 2j & 3) − dmin·mn[2b] and
+//         x[32b+16+l] = d·sc[2b+1]·(qs[32n+16+l] >> 2j & 3) − dmin·mn[2b+1]                   l < 16
+//   q3_K  16 6-bit scales e[s] = (s < 8 ? scales[s] & 15 : scales[s−8] >> 4) | (scales[8 + s%4] >> 2(s/4) & 3) << 4;
+//         for 32-block b (n, j as q2_K), v = qs[32n+l] >> 2j & 3 minus 4 unless bit 4n+j of hmask[l]:
+//         x[32b+l] = d·(e[2b] − 32)·v, and the same with qs / hmask at l + 16 under e[2b+1]       l < 16
 //   q4_K  8 sub-blocks of 32 with 6-bit scale sc[s] and min mn[s] (k4_scale_min); for chunk c < 4
 //         (64 elements, 32 bytes of qs): x[64c+l] = d·sc[2c]·(qs[32c+l] & 15) − dmin·mn[2c],
 //         x[64c+32+l] = d·sc[2c+1]·(qs[32c+l] >> 4) − dmin·mn[2c+1]                  l < 32
@@ -61,6 +68,17 @@ struct BlockQ5_K {
   uint8_t qh[32];
   uint8_t qs[128];
 };
+struct BlockQ2_K {
+  uint8_t scales[16];
+  uint8_t qs[64];
+  uint16_t d, dmin;
+};
+struct BlockQ3_K {
+  uint8_t hmask[32];
+  uint8_t qs[64];
+  uint8_t scales[12];
+  uint16_t d;
+};
 struct BlockQ6_K {
   uint8_t ql[128];
   uint8_t qh[64];
@@ -79,6 +97,13 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Block
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockA4) == 24 && sizeof(BlockA8) == 40);
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 && sizeof(BlockQ5_K) == 176);
+static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);
+
+// The 6-bit scale e[s] (0..63, used as e − 32) of q3_K sub-block s (0..15) from its 12 packed bytes.
+inline int k3_scale(const uint8_t* q, int s) {
+  const int low = s < 8 ? q[s] & 15 : q[s - 8] >> 4;
+  return low | ((q[8 + s % 4] >> (2 * (s / 4))) & 3) << 4;
+}
 static_assert(alignof(BlockQ8_0) == 2 && alignof(BlockQ6_K) == 2);
 
 // 6-bit scale and min of q4_K sub-block s (0..7) from the 12 packed bytes.

@@ -90,6 +90,38 @@ void deq_k4(const Block* b, int64_t nb, float* y) {
   }
 }
 
+void deq_q2_K(const BlockQ2_K* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    for (int blk = 0; blk < 8; ++blk, y += 32) {
+      const uint8_t* q = b[i].qs + 32 * (blk / 4);
+      const int shift = 2 * (blk % 4);
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t sc = b[i].scales[2 * blk + h];
+        const float dl = d * static_cast<float>(sc & 15), ml = dmin * static_cast<float>(sc >> 4);
+        for (int l = 0; l < 16; ++l) y[16 * h + l] = dl * static_cast<float>(q[16 * h + l] >> shift & 3) - ml;
+      }
+    }
+  }
+}
+
+void deq_q3_K(const BlockQ3_K* b, int64_t nb, float* y) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int blk = 0; blk < 8; ++blk, y += 32) {
+      const uint8_t* q = b[i].qs + 32 * (blk / 4);
+      const int shift = 2 * (blk % 4), hbit = 1 << blk;  // bit 4n + j of hmask, n = blk / 4, j = blk % 4
+      for (int h = 0; h < 2; ++h) {
+        const float dl = d * static_cast<float>(k3_scale(b[i].scales, 2 * blk + h) - 32);
+        for (int l = 16 * h; l < 16 * h + 16; ++l) {
+          const int v = (q[l] >> shift & 3) - (b[i].hmask[l] & hbit ? 0 : 4);
+          y[l] = dl * static_cast<float>(v);
+        }
+      }
+    }
+  }
+}
+
 void deq_q6_K(const BlockQ6_K* b, int64_t nb, float* y) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = f16_to_f32(b[i].d);
@@ -156,6 +188,8 @@ void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
     case DType::kQ5_0: deq_q5_0(static_cast<const BlockQ5_0*>(src), nb, dst); return;
     case DType::kQ5_1: deq_q5_1(static_cast<const BlockQ5_1*>(src), nb, dst); return;
     case DType::kQ5_K: deq_k4(static_cast<const BlockQ5_K*>(src), nb, dst); return;
+    case DType::kQ2_K: deq_q2_K(static_cast<const BlockQ2_K*>(src), nb, dst); return;
+    case DType::kQ3_K: deq_q3_K(static_cast<const BlockQ3_K*>(src), nb, dst); return;
     default: break;
   }
   NLM_CHECK_MSG(false, "[kernels] dequantize: not a weight dtype");

@@ -10,7 +10,8 @@ namespace nlm::kernels::quant {
 
 // dst[n] = decode(src); n a multiple of the block size of t.
 void dequantize(const void* src, core::DType t, int64_t n, float* dst);
-// dst = encode(src) as t (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K, a4_32, a8_32).
+// dst = encode(src) as t (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K, q3_K, q4_K, q5_K, q6_K,
+// a4_32, a8_32).
 void quantize(const float* src, core::DType t, int64_t n, void* dst);
 
 void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* y);
@@ -21,6 +22,8 @@ void quantize_q6_K(const float* x, int64_t n, BlockQ6_K* y);
 void quantize_q5_0(const float* x, int64_t n, BlockQ5_0* y);
 void quantize_q5_1(const float* x, int64_t n, BlockQ5_1* y);
 void quantize_q5_K(const float* x, int64_t n, BlockQ5_K* y);
+void quantize_q2_K(const float* x, int64_t n, BlockQ2_K* y);
+void quantize_q3_K(const float* x, int64_t n, BlockQ3_K* y);
 void quantize_a4(const float* x, int64_t n, BlockA4* y);
 void quantize_a8(const float* x, int64_t n, BlockA8* y);
 
@@ -29,7 +32,7 @@ void quantize_a8(const float* x, int64_t n, BlockA8* y);
 // (ties to even, as SIMD rounding does); d is written once per 32-block (a group's value repeated) and
 // sum = Σq per 32-block. n a multiple of `group`.
 void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum, int64_t group);
-// The activation group quantize_act uses for weights of type t: 256 for q4_K / q5_K / q6_K, else 32.
+// The activation group quantize_act uses for weights of type t: 256 for the K-quants, else 32.
 int64_t act_group(core::DType t);
 
 }  // namespace nlm::kernels::quant

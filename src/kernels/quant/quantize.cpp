@@ -176,6 +176,80 @@ void quantize_q5_K(const float* x, int64_t n, BlockQ5_K* y) {
   for (int64_t i = 0; i < n / 256; ++i) quantize_q5_K_block(x + 256 * i, y + i);
 }
 
+// One q2_K super-block: 16 sub-blocks of 16, x ≈ d·sc·q − dmin·mn with 4-bit sc and mn, q in [0, 3].
+static void quantize_q2_K_block(const float* x, BlockQ2_K* y) {
+  float lo[16], hi[16], mins[16], need[16];
+  float max_min = 0.f, max_need = 0.f;
+  for (int s = 0; s < 16; ++s) {
+    minmax(x + 16 * s, 16, &lo[s], &hi[s]);
+    mins[s] = std::max(0.f, -lo[s]);
+    max_min = std::max(max_min, mins[s]);
+  }
+  const uint16_t dminh = f16_ceil(max_min / 15.f);
+  const float dmin = f16_to_f32(dminh);
+  uint8_t mn[16], sc[16];
+  for (int s = 0; s < 16; ++s) {
+    mn[s] = dmin > 0.f ? static_cast<uint8_t>(std::min(15.f, std::ceil(mins[s] / dmin))) : 0;
+    need[s] = std::max(0.f, (hi[s] + dmin * mn[s]) / 3.f);
+    max_need = std::max(max_need, need[s]);
+  }
+  const uint16_t dh = f16_ceil(max_need / 15.f);
+  const float d = f16_to_f32(dh);
+  y->d = dh;
+  y->dmin = dminh;
+  std::memset(y->qs, 0, sizeof(y->qs));
+  for (int s = 0; s < 16; ++s) {
+    sc[s] = d > 0.f ? static_cast<uint8_t>(std::min(15.f, std::ceil(need[s] / d))) : 0;
+    y->scales[s] = static_cast<uint8_t>(sc[s] | (mn[s] << 4));
+    const float step = d * sc[s], off = dmin * mn[s];
+    const float id = step > 0.f ? 1.f / step : 0.f;
+    const int blk = s / 2, h = s % 2;  // 32-block blk, its half h: bits 2·(blk % 4) of qs[32·(blk / 4) + 16h + l]
+    for (int l = 0; l < 16; ++l) {
+      const int q = static_cast<int>(std::clamp(std::nearbyint((x[16 * s + l] + off) * id), 0.f, 3.f));
+      y->qs[32 * (blk / 4) + 16 * h + l] |= static_cast<uint8_t>(q << (2 * (blk % 4)));
+    }
+  }
+}
+
+void quantize_q2_K(const float* x, int64_t n, BlockQ2_K* y) {
+  for (int64_t i = 0; i < n / 256; ++i) quantize_q2_K_block(x + 256 * i, y + i);
+}
+
+// One q3_K super-block: 16 sub-blocks of 16 with 6-bit scales (stored + 32); q in [−4, 3].
+static void quantize_q3_K_block(const float* x, BlockQ3_K* y) {
+  float sub[16];
+  float amax_sub = 0.f;
+  for (int s = 0; s < 16; ++s) {
+    sub[s] = signed_absmax(x + 16 * s, 16) / -4.f;
+    amax_sub = std::max(amax_sub, std::fabs(sub[s]));
+  }
+  const uint16_t dh = f32_to_f16(amax_sub / 31.f);
+  const float d = f16_to_f32(dh);
+  y->d = dh;
+  std::memset(y->scales, 0, sizeof(y->scales));
+  std::memset(y->qs, 0, sizeof(y->qs));
+  std::memset(y->hmask, 0, sizeof(y->hmask));
+  for (int s = 0; s < 16; ++s) {
+    const int sc = d > 0.f ? static_cast<int>(std::clamp(std::nearbyint(sub[s] / d), -32.f, 31.f)) : 0;
+    const int e = sc + 32;  // low 4 bits: nibble s % 8 of byte s % 8 (low for s < 8); high 2: byte 8 + s % 4
+    y->scales[s % 8] |= static_cast<uint8_t>((e & 15) << (s < 8 ? 0 : 4));
+    y->scales[8 + s % 4] |= static_cast<uint8_t>((e >> 4) << (2 * (s / 4)));
+    const float step = d * static_cast<float>(sc);
+    const float id = step != 0.f ? 1.f / step : 0.f;
+    const int blk = s / 2, h = s % 2;
+    for (int l = 0; l < 16; ++l) {
+      const int q = static_cast<int>(std::clamp(std::nearbyint(x[16 * s + l] * id), -4.f, 3.f));
+      const int idx = 16 * h + l;  // byte within the 32-byte half-super-block and the hmask
+      y->qs[32 * (blk / 4) + idx] |= static_cast<uint8_t>((q & 3) << (2 * (blk % 4)));
+      if (q >= 0) y->hmask[idx] |= static_cast<uint8_t>(1 << blk);
+    }
+  }
+}
+
+void quantize_q3_K(const float* x, int64_t n, BlockQ3_K* y) {
+  for (int64_t i = 0; i < n / 256; ++i) quantize_q3_K_block(x + 256 * i, y + i);
+}
+
 // q5_0 / q5_1: the 5-bit values of one block into nibbles and 32 high bits.
 static void pack5(const int* q, uint8_t* qs, uint8_t* qh) {
   uint32_t h = 0;
@@ -290,9 +364,7 @@ void quantize_a8(const float* x, int64_t n, BlockA8* y) {
   }
 }
 
-int64_t act_group(core::DType t) {
-  return t == core::DType::kQ4_K || t == core::DType::kQ5_K || t == core::DType::kQ6_K ? 256 : 32;
-}
+int64_t act_group(core::DType t) { return core::dtype_info(t).block_elems == 256 ? 256 : 32; }
 
 void quantize_act_ref(const float* x, int64_t n, int8_t* qs, float* d, int32_t* sum, int64_t group) {
   float amax = 0.f;
@@ -334,6 +406,8 @@ void quantize(const float* src, core::DType t, int64_t n, void* dst) {
     case DType::kQ5_0: quantize_q5_0(src, n, static_cast<BlockQ5_0*>(dst)); return;
     case DType::kQ5_1: quantize_q5_1(src, n, static_cast<BlockQ5_1*>(dst)); return;
     case DType::kQ5_K: quantize_q5_K(src, n, static_cast<BlockQ5_K*>(dst)); return;
+    case DType::kQ2_K: quantize_q2_K(src, n, static_cast<BlockQ2_K*>(dst)); return;
+    case DType::kQ3_K: quantize_q3_K(src, n, static_cast<BlockQ3_K*>(dst)); return;
     default: break;
   }
   NLM_CHECK_MSG(false, "[kernels] quantize: unsupported dtype");

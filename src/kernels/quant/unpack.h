@@ -1,8 +1,8 @@
 #pragma once
-// Scalar unpacking of one 32-element block of a quantized row into signed int8 values with a scale per
-// 16-element half and an offset: x[j] = s[j/16]·q[j] + m. Shared by the portable integer dot products
+// Scalar unpacking of one 32-element block of a quantized row into signed int8 values with a scale and
+// an offset per 16-element half: x[j] = s[j/16]·q[j] + m[j/16]. Shared by the portable integer dot products
 // and by the tests. Every format fits: q8_0, q4_0 (q − 8), q4_1, q5_0 (q − 16), q5_1, q4_K and q5_K (per
-// sub-block), q6_K (two sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
+// sub-block), q2_K / q3_K / q6_K (two sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
 #include <cstdint>
 #include <cstring>
 
@@ -15,7 +15,7 @@ namespace nlm::kernels::quant {
 struct Unpacked32 {
   int8_t q[32];
   float s[2];
-  float m;
+  float m[2];  // the offset of each 16-value half (equal but for q2_K)
 };
 
 // Block `b` (in units of 32 elements) of a row of dtype t.
@@ -27,7 +27,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       const auto& blk = static_cast<const BlockQ8_0*>(row)[b];
       for (int j = 0; j < 32; ++j) u->q[j] = blk.qs[j];
       u->s[0] = u->s[1] = f16_to_f32(blk.d);
-      u->m = 0.f;
+      u->m[0] = u->m[1] = 0.f;
       return;
     }
     case DType::kQ4_0: {
@@ -37,7 +37,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
         u->q[j + 16] = static_cast<int8_t>((blk.qs[j] >> 4) - 8);
       }
       u->s[0] = u->s[1] = f16_to_f32(blk.d);
-      u->m = 0.f;
+      u->m[0] = u->m[1] = 0.f;
       return;
     }
     case DType::kQ4_1: {
@@ -47,7 +47,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
         u->q[j + 16] = static_cast<int8_t>(blk.qs[j] >> 4);
       }
       u->s[0] = u->s[1] = f16_to_f32(blk.d);
-      u->m = f16_to_f32(blk.m);
+      u->m[0] = u->m[1] = f16_to_f32(blk.m);
       return;
     }
     case DType::kQ5_0:
@@ -65,7 +65,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
         u->q[j + 16] = static_cast<int8_t>(((qs[j] >> 4) | ((h >> (j + 16) & 1) << 4)) - off);
       }
       u->s[0] = u->s[1] = f16_to_f32(dm[0]);
-      u->m = q51 ? f16_to_f32(dm[1]) : 0.f;
+      u->m[0] = u->m[1] = q51 ? f16_to_f32(dm[1]) : 0.f;
       return;
     }
     case DType::kQ5_K: {
@@ -77,7 +77,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       const int shift = (s % 2) * 4;
       for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(((qs[j] >> shift) & 15) | ((blk.qh[j] >> s & 1) << 4));
       u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
-      u->m = -f16_to_f32(blk.dmin) * mn;
+      u->m[0] = u->m[1] = -f16_to_f32(blk.dmin) * mn;
       return;
     }
     case DType::kQ4_K: {
@@ -89,7 +89,31 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       const int shift = (s % 2) * 4;
       for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>((qs[j] >> shift) & 15);
       u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
-      u->m = -f16_to_f32(blk.dmin) * mn;
+      u->m[0] = u->m[1] = -f16_to_f32(blk.dmin) * mn;
+      return;
+    }
+    case DType::kQ2_K: {
+      const auto& blk = static_cast<const BlockQ2_K*>(row)[b / 8];
+      const int s = static_cast<int>(b % 8);
+      const uint8_t* qs = blk.qs + 32 * (s / 4);
+      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(qs[j] >> (2 * (s % 4)) & 3);
+      for (int h = 0; h < 2; ++h) {
+        u->s[h] = f16_to_f32(blk.d) * static_cast<float>(blk.scales[2 * s + h] & 15);
+        u->m[h] = -(f16_to_f32(blk.dmin) * static_cast<float>(blk.scales[2 * s + h] >> 4));
+      }
+      return;
+    }
+    case DType::kQ3_K: {
+      const auto& blk = static_cast<const BlockQ3_K*>(row)[b / 8];
+      const int s = static_cast<int>(b % 8);
+      const uint8_t* qs = blk.qs + 32 * (s / 4);
+      for (int j = 0; j < 32; ++j) {
+        u->q[j] = static_cast<int8_t>((qs[j] >> (2 * (s % 4)) & 3) - (blk.hmask[j] >> s & 1 ? 0 : 4));
+      }
+      for (int h = 0; h < 2; ++h) {
+        u->s[h] = f16_to_f32(blk.d) * static_cast<float>(k3_scale(blk.scales, 2 * s + h) - 32);
+      }
+      u->m[0] = u->m[1] = 0.f;
       return;
     }
     case DType::kQ6_K: {
@@ -106,7 +130,7 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       const int8_t* sc = blk.scales + 8 * h;
       u->s[0] = d * sc[2 * c];
       u->s[1] = d * sc[2 * c + 1];
-      u->m = 0.f;
+      u->m[0] = u->m[1] = 0.f;
       return;
     }
     case DType::kA4_32: {
@@ -116,14 +140,14 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
         u->q[j + 16] = static_cast<int8_t>(blk.qs[j] >> 4);
       }
       u->s[0] = u->s[1] = blk.s;
-      u->m = blk.b;
+      u->m[0] = u->m[1] = blk.b;
       return;
     }
     case DType::kA8_32: {
       const auto& blk = static_cast<const BlockA8*>(row)[b];
       for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(blk.qs[j] - 128);
       u->s[0] = u->s[1] = blk.s;
-      u->m = blk.b + 128.f * blk.s;
+      u->m[0] = u->m[1] = blk.b + 128.f * blk.s;
       return;
     }
     default: return;

@@ -1,5 +1,5 @@
 // Writes llama.cpp's own quantization of fixed values, and its own dequantization of those blocks, for
-// nativelm's tests (tests/kernels/quant_test.cpp, LlamaCppReference): per type, u32 ggml type id, u32 n,
+X: per type, u32 ggml type id, u32 n,
 // f32 src[n], u32 nbytes, the blocks, f32 deq[n]. Written for this project; it links llama.cpp's
 // ggml/src/ggml-quants.c (MIT) at commit 80fb11ac73e66d89eae2c6a91d8a77428fa733ed, the source that
 // node-llama-cpp 3.21.1 ships (llama/gitRelease.bundle):
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   for (int i = 512; i < 544; ++i) src[i] = 0.75f;
   FILE* f = fopen(argv[1], "wb");
   const int types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1,
-                       GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K};
+                       GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_Q2_K, GGML_TYPE_Q3_K};
   for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); ++t) {
     static unsigned char blocks[1024 * 2];
     size_t bytes = 0;
@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       case GGML_TYPE_Q5_1: quantize_row_q5_1_ref(src, (block_q5_1*)blocks, n); dequantize_row_q5_1((block_q5_1*)blocks, deq, n); bytes = n / 32 * sizeof(block_q5_1); break;
       case GGML_TYPE_Q4_K: quantize_row_q4_K_ref(src, (block_q4_K*)blocks, n); dequantize_row_q4_K((block_q4_K*)blocks, deq, n); bytes = n / 256 * sizeof(block_q4_K); break;
       case GGML_TYPE_Q5_K: quantize_row_q5_K_ref(src, (block_q5_K*)blocks, n); dequantize_row_q5_K((block_q5_K*)blocks, deq, n); bytes = n / 256 * sizeof(block_q5_K); break;
+      case GGML_TYPE_Q2_K: quantize_row_q2_K_ref(src, (block_q2_K*)blocks, n); dequantize_row_q2_K((block_q2_K*)blocks, deq, n); bytes = n / 256 * sizeof(block_q2_K); break;
+      case GGML_TYPE_Q3_K: quantize_row_q3_K_ref(src, (block_q3_K*)blocks, n); dequantize_row_q3_K((block_q3_K*)blocks, deq, n); bytes = n / 256 * sizeof(block_q3_K); break;
       case GGML_TYPE_Q6_K: quantize_row_q6_K_ref(src, (block_q6_K*)blocks, n); dequantize_row_q6_K((block_q6_K*)blocks, deq, n); bytes = n / 256 * sizeof(block_q6_K); break;
     }
     uint32_t hdr[2] = {(uint32_t)types[t], (uint32_t)n}, nb = (uint32_t)bytes;
