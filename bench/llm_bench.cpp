@@ -3,7 +3,7 @@
 //   llm_bench                                   the three built-in shapes with random F16 weights
 //   llm_bench --model PATH [--model PATH2 ...]  real models (HF folder or GGUF), as `generate` loads them
 //   options: --shapes smollm2-135m,smollm2-360m,tinyllama-1.1b  --prompt 512  --gen 128
-//            --dtype f16|q8_0|q4_0|q4_1|q5_0|q4_K|q5_K|q6_K|a4_32  the built-in shapes' matrix dtype
+//            --dtype f16|q8_0|q4_0|q4_1|q5_0|q2_K|q3_K|q4_K|q5_K|q6_K|a4_32  the built-in shapes' matrix dtype
 //            (quantized from random F16-range values; norms stay F16)
 //
 // Prefill: one forward over a `--prompt`-token prompt (batches of 512). Decode: `--gen` single-token
@@ -184,8 +184,8 @@ void run(const std::string& name, const models::DecoderModel& m, int64_t n_promp
 
 bool parse_dtype(const std::string& name, core::DType* out) {
   using core::DType;
-  for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ4_K, DType::kQ5_K,
-                  DType::kQ6_K, DType::kA4_32}) {
+  for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ2_K, DType::kQ3_K,
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kA4_32}) {
     if (name == core::dtype_info(t).name) {
       *out = t;
       return true;

@@ -286,12 +286,18 @@ struct KQuant4 {
 
 // q2_K / q3_K: 32-block b of a super-block takes bits 2·(b % 4) of qs[32·(b / 4) .. + 32) (one load per
 // half, shared by its 4 blocks) and two 16-value sub-blocks, whose int16 scales (and q2_K's mins) go in
-// as one vector [s_lo ×8 | s_hi ×8] per block. q3_K: v = low2 + 4·hbit − 4 in [−4, 3], signed, through
-// the sign trick; q2_K: u = low2 in 0..3, and its mins as a second product Σ mn·x (maddubs of the
-// per-element min byte against x), so no per-16 activation sums are needed. One activation scale per
-// super-block (quant::act_group): int32 sums, one conversion.
-inline __m256i halves16(int lo, int hi) {
-  return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
+// as one vector [s_lo ×8 | s_hi ×8] per block: the 16 scales are decoded once per super-block into one
+// register (dword b = the pair of block b), and each block's vector is one dword permute and one byte
+// shuffle (this took q3_K from 7.6–8.7 to 9.9–12.2 GB/s and q2_K from 4.9–6.8 to 9.9–10.3, same runs).
+// q3_K: v = low2 + 4·hbit − 4 in [−4, 3], signed, through the sign trick; q2_K: u = low2 in 0..3, and
+// its mins as a second product Σ mn·x (maddubs of the per-element min byte against x), so no per-16
+// activation sums are needed. One activation scale per super-block (quant::act_group): int32 sums, one
+// conversion.
+// Block b's vector [s[2b] ×8 | s[2b+1] ×8] from 16 int16 scales in one register (dword b: that pair).
+inline __m256i pair_scales(__m256i sc16, int b) {
+  const __m256i spread = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                          2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+  return _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(sc16, _mm256_set1_epi32(b)), spread);
 }
 
 struct Q2_K {
@@ -299,6 +305,10 @@ struct Q2_K {
   static constexpr bool kPairedX = false, kEvenOdd = false;
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ2_K*>(w);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)), k4 = _mm_set1_epi8(15);
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(v, k4));  // dword j: the pair (sc[2j], sc[2j+1])
+    const __m256i mn8 = _mm256_broadcastsi128_si256(_mm_and_si128(_mm_srli_epi16(v, 4), k4));
+    const __m256i lane = _mm256_setr_epi64x(0, 0, 0x0101010101010101ll, 0x0101010101010101ll);  // high lane: +1
     const __m256i m2 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
     __m256i sum = _mm256_setzero_si256(), mins = _mm256_setzero_si256();
     for (int n = 0; n < 2; ++n) {
@@ -307,10 +317,11 @@ struct Q2_K {
         const int blk = 4 * n + j;
         const __m256i u = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j)), m2);
         const __m256i x = load32(xq + 32 * blk);
-        const uint8_t s0 = b.scales[2 * blk], s1 = b.scales[2 * blk + 1];
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), halves16(s0 & 15, s1 & 15)));
-        const __m256i mn = _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(s1 >> 4)),
-                                             _mm_set1_epi8(static_cast<char>(s0 >> 4)));
+        const __m256i s = pair_scales(sc16, blk);
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), s));
+        // mn[2·blk] in the low lane's 16 bytes, mn[2·blk + 1] in the high lane's.
+        const __m256i pick = _mm256_add_epi8(_mm256_set1_epi8(static_cast<char>(2 * blk)), lane);
+        const __m256i mn = _mm256_shuffle_epi8(mn8, pick);
         mins = _mm256_add_epi32(mins, _mm256_madd_epi16(_mm256_maddubs_epi16(mn, x), ones));
       }
     }
@@ -326,8 +337,19 @@ struct Q3_K {
   static constexpr bool kPairedX = false, kEvenOdd = false;
   static void group(const char* w, const int8_t* xq, const float* xd, const int32_t*, __m256& acc) {
     const auto& b = *reinterpret_cast<const BlockQ3_K*>(w);
-    int sc[16];
-    for (int s = 0; s < 16; ++s) sc[s] = k3_scale(b.scales, s) - 32;
+    // The 16 scales (k3_scale) in general registers: low nibbles of bytes 0..7 for s < 8, high ones for
+    // s ≥ 8; the top two bits from bytes 8..11, two bits per byte per group of four.
+    uint64_t b8;
+    uint32_t t;
+    std::memcpy(&b8, b.scales, 8);
+    std::memcpy(&t, b.scales + 8, 4);
+    const uint64_t k4 = 0x0F0F0F0F0F0F0F0Full;
+    const auto top = [&](int sh) { return static_cast<uint64_t>((t >> sh) & 0x03030303u); };
+    const uint64_t e0 = (b8 & k4) | (top(0) | top(2) << 32) << 4;
+    const uint64_t e1 = ((b8 >> 4) & k4) | (top(4) | top(6) << 32) << 4;
+    const __m128i e = _mm_sub_epi8(_mm_set_epi64x(static_cast<int64_t>(e1), static_cast<int64_t>(e0)),
+                                   _mm_set1_epi8(32));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(e);  // dword b: the pair (s[2b], s[2b+1])
     const __m256i m2 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     const __m256i hm = load32(b.hmask);
     __m256i sum = _mm256_setzero_si256();
@@ -340,7 +362,8 @@ struct Q3_K {
         const __m256i v = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(hb, 2)), four);
         const __m256i x = load32(xq + 32 * blk);
         const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(x, v));
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, halves16(sc[2 * blk], sc[2 * blk + 1])));
+        const __m256i s = pair_scales(sc16, blk);
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, s));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(f16(b.d) * xd[0]), acc);

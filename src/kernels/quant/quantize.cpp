@@ -296,14 +296,7 @@ static void quantize_q6_K_block(const float* x, BlockQ6_K* y) {
   float sub[16];
   float amax_sub = 0.f;
   for (int s = 0; s < 16; ++s) {
-    float amax = 0.f, xm = 0.f;
-    for (int l = 0; l < 16; ++l) {
-      if (std::fabs(x[16 * s + l]) > amax) {
-        amax = std::fabs(x[16 * s + l]);
-        xm = x[16 * s + l];
-      }
-    }
-    sub[s] = xm / -32.f;
+    sub[s] = signed_absmax(x + 16 * s, 16) / -32.f;
     amax_sub = std::max(amax_sub, std::fabs(sub[s]));
   }
   const uint16_t dh = f32_to_f16(amax_sub / 127.f);
