@@ -65,6 +65,17 @@ static float signed_absmax(const float* x, int n) {
   return xm;
 }
 
+// The signed step of each of a super-block's 16 sub-blocks of 16 (its signed extreme / `extreme_code`,
+// so that value codes to the format's most negative integer); returns the largest |step|.
+static float sub_block_steps(const float* x, float extreme_code, float* sub) {
+  float amax_sub = 0.f;
+  for (int s = 0; s < 16; ++s) {
+    sub[s] = signed_absmax(x + 16 * s, 16) / extreme_code;
+    amax_sub = std::max(amax_sub, std::fabs(sub[s]));
+  }
+  return amax_sub;
+}
+
 void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* y) {
   for (int64_t i = 0; i < n / 32; ++i, x += 32) {
     const uint16_t dh = f32_to_f16(signed_absmax(x, 32) / -8.f);
@@ -218,12 +229,7 @@ void quantize_q2_K(const float* x, int64_t n, BlockQ2_K* y) {
 // One q3_K super-block: 16 sub-blocks of 16 with 6-bit scales (stored + 32); q in [−4, 3].
 static void quantize_q3_K_block(const float* x, BlockQ3_K* y) {
   float sub[16];
-  float amax_sub = 0.f;
-  for (int s = 0; s < 16; ++s) {
-    sub[s] = signed_absmax(x + 16 * s, 16) / -4.f;
-    amax_sub = std::max(amax_sub, std::fabs(sub[s]));
-  }
-  const uint16_t dh = f32_to_f16(amax_sub / 31.f);
+  const uint16_t dh = f32_to_f16(sub_block_steps(x, -4.f, sub) / 31.f);
   const float d = f16_to_f32(dh);
   y->d = dh;
   std::memset(y->scales, 0, sizeof(y->scales));
@@ -294,12 +300,7 @@ void quantize_q4_K(const float* x, int64_t n, BlockQ4_K* y) {
 // One q6_K super-block: 16 sub-blocks of 16 with int8 scales; q in [−32, 31].
 static void quantize_q6_K_block(const float* x, BlockQ6_K* y) {
   float sub[16];
-  float amax_sub = 0.f;
-  for (int s = 0; s < 16; ++s) {
-    sub[s] = signed_absmax(x + 16 * s, 16) / -32.f;
-    amax_sub = std::max(amax_sub, std::fabs(sub[s]));
-  }
-  const uint16_t dh = f32_to_f16(amax_sub / 127.f);
+  const uint16_t dh = f32_to_f16(sub_block_steps(x, -32.f, sub) / 127.f);
   const float d = f16_to_f32(dh);
   int q[256];
   for (int s = 0; s < 16; ++s) {
