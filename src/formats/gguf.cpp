@@ -315,7 +315,9 @@ const GgufTensorInfo* GgufFile::find_tensor(std::string_view name) const {
 
 core::Result<core::TensorView> GgufFile::tensor(std::string_view name) const {
   const GgufTensorInfo* t = find_tensor(name);
-  if (!t) return core::error(ErrorCode::kModelLoadFailed, "[gguf] " + path() + ": no tensor '" + std::string(name) + "'");
+  if (!t) {
+    return core::error(ErrorCode::kModelLoadFailed, "[gguf] " + path() + ": no tensor '" + std::string(name) + "'");
+  }
   if (!t->usable) {
     return core::error(ErrorCode::kModelLoadFailed, "[gguf] " + path() + ": tensor " + t->name + ": type " +
                                                         std::to_string(t->ggml_type) + " with " +

@@ -23,8 +23,9 @@ namespace nlm::formats {
 
 // `weights` itself when `config` declares no quantization. Otherwise the converting source, or an error
 // naming the tensor: kUnsupported for bits other than 2, 3, 4, 5, 6 or 8, a group other than 32 / 64 /
-// 128, a mode other than "affine" or a Hugging Face "quant_method" (GPTQ, AWQ, …: not MLX); kModelLoadFailed for a missing weight or biases, or shapes and
-// dtypes that do not agree with the declared bits and group.
+// 128, a mode other than "affine" or a Hugging Face "quant_method" (GPTQ, AWQ, …: not MLX);
+// kModelLoadFailed for a missing weight or biases, or shapes and dtypes that do not agree with the
+// declared bits and group.
 core::Result<std::shared_ptr<TensorSource>> wrap_mlx_quantized(std::shared_ptr<TensorSource> weights,
                                                                 const nlohmann::json& config);
 

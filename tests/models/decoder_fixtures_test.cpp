@@ -115,8 +115,8 @@ TEST_P(DecoderFixture, PromptLogitsGreedyAndCachedDecode) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, DecoderFixture,
-                         ::testing::Values("llama", "llama3_rope", "mistral", "mistral_sliding_window", "qwen2", "qwen3",
-                                           "phi3", "phi3_longrope", "gemma", "gemma2"));
+                         ::testing::Values("llama", "llama3_rope", "mistral", "mistral_sliding_window", "qwen2",
+                                           "qwen3", "phi3", "phi3_longrope", "gemma", "gemma2"));
 
 TEST(DecoderFixtureExtra, Phi3LongropeLongPrompt) {
   Fixture f = open_fixture("phi3_longrope");

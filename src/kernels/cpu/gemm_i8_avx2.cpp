@@ -1,8 +1,9 @@
 // AVX2 int8 GEMM for 4- and 5-bit block weights (q4_0, q4_1, q4_K, MLX a4_32, q5_0, q5_1, q5_K) and
 // q6_K × int8 activations, for CPUs without VNNI. VPMADDUBSW multiplies unsigned by signed bytes and adds
-// adjacent pairs into int16 lanes, saturating. The weights' 4-bit values (u ≤ 15) are the unsigned operand and activations stay signed
-// (|a| ≤ 127), so a pair is at most 3810 and 8 of them (one 32-block: 16 products per lane) at most
-// 30480: a whole block accumulates in int16 without saturation, and one VPMADDWD by ones widens it.
+// adjacent pairs into int16 lanes, saturating. The weights' 4-bit values (u ≤ 15) are the unsigned
+// operand and activations stay signed (|a| ≤ 127), so a pair is at most 3810 and 8 of them (one
+// 32-block: 16 products per lane) at most 30480: a whole block accumulates in int16 without saturation,
+// and one VPMADDWD by ones widens it.
 // One 32-block of one row and 8 columns costs 8 VPMADDUBSW + 7 adds + 1 VPMADDWD + the scaling,
 // against 32 f32 FMAs for the same products.
 //  - w = s·u + o per 32-block (q4_0: s = d, o = −8d; q4_1: s = d, o = m; q4_K: s = d·sc, o = −dmin·m of

@@ -50,7 +50,8 @@ void load_values(DType t, const char* row, int64_t b, int8_t* v) {
     // qh[l] as 16.
     const char* blk = row + b / 8 * bb;
     const bool k5 = t == DType::kQ5_K;
-    const uint8_t* qs_all = k5 ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
+    const uint8_t* qs_all =
+        k5 ? reinterpret_cast<const BlockQ5_K*>(blk)->qs : reinterpret_cast<const BlockQ4_K*>(blk)->qs;
     const uint8_t* qs = qs_all + 32 * (b % 8 / 2);
     const uint8x16_t bit = vdupq_n_u8(static_cast<uint8_t>(1u << (b % 8)));
     for (int h = 0; h < 2; ++h) {
