@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/f16.h"
 #include "core/status.h"
@@ -154,37 +155,28 @@ static void quantize_k_block(const float* x, int top, KQuantBlock* y) {
   }
 }
 
-static void quantize_q4_K_block(const float* x, BlockQ4_K* y) {
+// One q4_K / q5_K super-block: the shared scales, then the values as nibbles (q5_K: the fifth bit of
+// x[64c + l] and x[64c + 32 + l] into bits 2c and 2c + 1 of qh[l]).
+template <typename Block>
+static void quantize_k4_block(const float* x, Block* y) {
+  constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
   KQuantBlock k;
-  quantize_k_block(x, 15, &k);
+  quantize_k_block(x, k5 ? 31 : 15, &k);
   y->d = k.dh;
   y->dmin = k.dminh;
   std::memcpy(y->scales, k.scales, 12);
-  for (int c = 0; c < 4; ++c) {
-    for (int l = 0; l < 32; ++l) {
-      y->qs[32 * c + l] = static_cast<uint8_t>(k.q[64 * c + l] | (k.q[64 * c + 32 + l] << 4));
-    }
-  }
-}
-
-static void quantize_q5_K_block(const float* x, BlockQ5_K* y) {
-  KQuantBlock k;
-  quantize_k_block(x, 31, &k);
-  y->d = k.dh;
-  y->dmin = k.dminh;
-  std::memcpy(y->scales, k.scales, 12);
-  std::memset(y->qh, 0, sizeof(y->qh));
+  if constexpr (k5) std::memset(y->qh, 0, sizeof(y->qh));
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
       const int a = k.q[64 * c + l], b = k.q[64 * c + 32 + l];
       y->qs[32 * c + l] = static_cast<uint8_t>((a & 15) | ((b & 15) << 4));
-      y->qh[l] = static_cast<uint8_t>(y->qh[l] | ((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
+      if constexpr (k5) y->qh[l] = static_cast<uint8_t>(y->qh[l] | ((a >> 4) << (2 * c)) | ((b >> 4) << (2 * c + 1)));
     }
   }
 }
 
 void quantize_q5_K(const float* x, int64_t n, BlockQ5_K* y) {
-  for (int64_t i = 0; i < n / 256; ++i) quantize_q5_K_block(x + 256 * i, y + i);
+  for (int64_t i = 0; i < n / 256; ++i) quantize_k4_block(x + 256 * i, y + i);
 }
 
 // One q2_K super-block: 16 sub-blocks of 16, x ≈ d·sc·q − dmin·mn with 4-bit sc and mn, q in [0, 3].
@@ -294,7 +286,7 @@ void quantize_q5_1(const float* x, int64_t n, BlockQ5_1* y) {
 }
 
 void quantize_q4_K(const float* x, int64_t n, BlockQ4_K* y) {
-  for (int64_t i = 0; i < n / 256; ++i) quantize_q4_K_block(x + 256 * i, y + i);
+  for (int64_t i = 0; i < n / 256; ++i) quantize_k4_block(x + 256 * i, y + i);
 }
 
 // One q6_K super-block: 16 sub-blocks of 16 with int8 scales; q in [−32, 31].

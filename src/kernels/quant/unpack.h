@@ -5,6 +5,7 @@
 // sub-block), q2_K / q3_K / q6_K (two sub-blocks of 16), a4 and a8 (q − 128, the bias moved into m).
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "core/dtype.h"
 #include "core/f16.h"
@@ -17,6 +18,22 @@ struct Unpacked32 {
   float s[2];
   float m[2];  // the offset of each 16-value half (equal but for q2_K)
 };
+
+// Sub-block s (0..7) of a q4_K / q5_K super-block (q5_K: plus bit s of qh[j] as 16).
+template <typename Block>
+inline void unpack_k4(const Block& blk, int s, Unpacked32* u) {
+  uint8_t sc, mn;
+  k4_scale_min(blk.scales, s, &sc, &mn);
+  const uint8_t* qs = blk.qs + 32 * (s / 2);
+  const int shift = (s % 2) * 4;
+  for (int j = 0; j < 32; ++j) {
+    int q = (qs[j] >> shift) & 15;
+    if constexpr (std::is_same_v<Block, BlockQ5_K>) q |= (blk.qh[j] >> s & 1) << 4;
+    u->q[j] = static_cast<int8_t>(q);
+  }
+  u->s[0] = u->s[1] = core::f16_to_f32(blk.d) * sc;
+  u->m[0] = u->m[1] = -core::f16_to_f32(blk.dmin) * mn;
+}
 
 // Block `b` (in units of 32 elements) of a row of dtype t.
 inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
@@ -68,30 +85,8 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
       u->m[0] = u->m[1] = q51 ? f16_to_f32(dm[1]) : 0.f;
       return;
     }
-    case DType::kQ5_K: {
-      const auto& blk = static_cast<const BlockQ5_K*>(row)[b / 8];
-      const int s = static_cast<int>(b % 8);
-      uint8_t sc, mn;
-      k4_scale_min(blk.scales, s, &sc, &mn);
-      const uint8_t* qs = blk.qs + 32 * (s / 2);
-      const int shift = (s % 2) * 4;
-      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>(((qs[j] >> shift) & 15) | ((blk.qh[j] >> s & 1) << 4));
-      u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
-      u->m[0] = u->m[1] = -f16_to_f32(blk.dmin) * mn;
-      return;
-    }
-    case DType::kQ4_K: {
-      const auto& blk = static_cast<const BlockQ4_K*>(row)[b / 8];
-      const int s = static_cast<int>(b % 8);
-      uint8_t sc, mn;
-      k4_scale_min(blk.scales, s, &sc, &mn);
-      const uint8_t* qs = blk.qs + 32 * (s / 2);
-      const int shift = (s % 2) * 4;
-      for (int j = 0; j < 32; ++j) u->q[j] = static_cast<int8_t>((qs[j] >> shift) & 15);
-      u->s[0] = u->s[1] = f16_to_f32(blk.d) * sc;
-      u->m[0] = u->m[1] = -f16_to_f32(blk.dmin) * mn;
-      return;
-    }
+    case DType::kQ4_K: return unpack_k4(static_cast<const BlockQ4_K*>(row)[b / 8], static_cast<int>(b % 8), u);
+    case DType::kQ5_K: return unpack_k4(static_cast<const BlockQ5_K*>(row)[b / 8], static_cast<int>(b % 8), u);
     case DType::kQ2_K: {
       const auto& blk = static_cast<const BlockQ2_K*>(row)[b / 8];
       const int s = static_cast<int>(b % 8);
