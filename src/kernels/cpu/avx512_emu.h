@@ -167,4 +167,164 @@ inline V emu_map2(V a, V b, F f) {
   return emu_vec<__m512>(r);
 }
 
+// ---- GEMV (quant_avx512.cpp) ----
+
+// Casts: the upper lanes (undefined for the real intrinsics) read as zero.
+[[gnu::noinline]] inline __m512i _mm512_castsi128_si512(__m128i a) {
+  uint8_t r[64] = {};
+  std::memcpy(r, &a, 16);
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_castsi256_si512(__m256i a) {
+  uint8_t r[64] = {};
+  std::memcpy(r, &a, 32);
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_zextsi256_si512(__m256i a) { return _mm512_castsi256_si512(a); }
+[[gnu::noinline]] inline __m512 _mm512_castps256_ps512(__m256 a) {
+  float r[16] = {};
+  std::memcpy(r, &a, 32);
+  return emu_vec<__m512>(r);
+}
+[[gnu::noinline]] inline __m128i _mm512_castsi512_si128(__m512i a) {
+  __m128i r;
+  std::memcpy(&r, &a, 16);
+  return r;
+}
+[[gnu::noinline]] inline __m512i _mm512_inserti32x4(__m512i a, __m128i b, int imm) {
+  uint8_t r[64];
+  emu_lanes(a, r);
+  std::memcpy(r + 16 * (imm & 3), &b, 16);
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_inserti64x4(__m512i a, __m256i b, int imm) {
+  uint8_t r[64];
+  emu_lanes(a, r);
+  std::memcpy(r + 32 * (imm & 1), &b, 32);
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_broadcast_i64x4(__m256i a) {
+  uint8_t r[64];
+  std::memcpy(r, &a, 32);
+  std::memcpy(r + 32, &a, 32);
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_set1_epi64(long long a) {
+  int64_t r[8];
+  for (int64_t& x : r) x = a;
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_or_si512(__m512i a, __m512i b) {
+  return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x | y; });
+}
+[[gnu::noinline]] inline __m512i _mm512_sub_epi32(__m512i a, __m512i b) {
+  return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; });
+}
+
+// Word-lane helpers: f(a[i], b[i]) over 32 words.
+template <typename F>
+inline __m512i emu_words(__m512i a, __m512i b, F f) {
+  uint16_t x[32], y[32];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<uint16_t>(f(x[i], y[i]));
+  return emu_vec<__m512i>(x);
+}
+[[gnu::noinline]] inline __m512i _mm512_srli_epi16(__m512i a, unsigned int n) {
+  return emu_words(a, a, [n](uint16_t x, uint16_t) { return n > 15 ? 0 : x >> n; });
+}
+[[gnu::noinline]] inline __m512i _mm512_sllv_epi16(__m512i a, __m512i n) {
+  return emu_words(a, n, [](uint16_t x, uint16_t c) { return c > 15 ? 0 : x << c; });
+}
+[[gnu::noinline]] inline __m512i _mm512_srlv_epi16(__m512i a, __m512i n) {
+  return emu_words(a, n, [](uint16_t x, uint16_t c) { return c > 15 ? 0 : x >> c; });
+}
+// VPERMW: word i = a[idx[i] % 32]; VPERMT2W: word i = (idx[i] & 32 ? b : a)[idx[i] % 32].
+[[gnu::noinline]] inline __m512i _mm512_permutexvar_epi16(__m512i idx, __m512i a) {
+  uint16_t x[32], r[32];
+  emu_lanes(a, x);
+  emu_lanes(idx, r);
+  for (uint16_t& v : r) v = x[v % 32];
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512i _mm512_permutex2var_epi16(__m512i a, __m512i idx, __m512i b) {
+  uint16_t x[64], r[32];
+  emu_lanes(a, x);
+  emu_lanes(b, x + 32);
+  emu_lanes(idx, r);
+  for (uint16_t& v : r) v = x[v % 64];
+  return emu_vec<__m512i>(r);
+}
+// VPERMPS: lane i = a[idx[i] % 16].
+[[gnu::noinline]] inline __m512 _mm512_permutexvar_ps(__m512i idx, __m512 a) {
+  float x[16], r[16];
+  uint32_t i[16];
+  emu_lanes(a, x);
+  emu_lanes(idx, i);
+  for (int j = 0; j < 16; ++j) r[j] = x[i[j] % 16];
+  return emu_vec<__m512>(r);
+}
+// VPSHUFB: within each 128-bit lane, byte i = index bit 7 ? 0 : a[lane + (index & 15)].
+[[gnu::noinline]] inline __m512i _mm512_shuffle_epi8(__m512i a, __m512i b) {
+  uint8_t x[64], idx[64], r[64];
+  emu_lanes(a, x);
+  emu_lanes(b, idx);
+  for (int i = 0; i < 64; ++i) r[i] = idx[i] & 0x80 ? 0 : x[i / 16 * 16 + (idx[i] & 15)];
+  return emu_vec<__m512i>(r);
+}
+// VPTESTMB: mask bit i = (a[i] & b[i]) != 0. VPADDB under a mask: bytes without it keep src.
+[[gnu::noinline]] inline __mmask64 _mm512_test_epi8_mask(__m512i a, __m512i b) {
+  uint8_t x[64], y[64];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  __mmask64 k = 0;
+  for (int i = 0; i < 64; ++i) k |= static_cast<__mmask64>((x[i] & y[i]) != 0) << i;
+  return k;
+}
+[[gnu::noinline]] inline __m512i _mm512_mask_add_epi8(__m512i src, __mmask64 k, __m512i a, __m512i b) {
+  uint8_t s[64], x[64], y[64];
+  emu_lanes(src, s);
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 64; ++i) {
+    if (k >> i & 1) s[i] = static_cast<uint8_t>(x[i] + y[i]);
+  }
+  return emu_vec<__m512i>(s);
+}
+// VPMADDUBSW: word i = saturate16(a[2i]·b[2i] + a[2i+1]·b[2i+1]), a unsigned, b signed.
+[[gnu::noinline]] inline __m512i _mm512_maddubs_epi16(__m512i a, __m512i b) {
+  uint8_t x[64];
+  int8_t y[64];
+  int16_t r[32];
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 32; ++i) {
+    const int32_t v = x[2 * i] * y[2 * i] + x[2 * i + 1] * y[2 * i + 1];
+    r[i] = static_cast<int16_t>(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+  }
+  return emu_vec<__m512i>(r);
+}
+// VPDPWSSD: each dword of src plus the two products of a's and b's signed words in that dword (wrapping).
+[[gnu::noinline]] inline __m512i _mm512_dpwssd_epi32(__m512i src, __m512i a, __m512i b) {
+  int32_t s[16];
+  int16_t x[32], y[32];
+  emu_lanes(src, s);
+  emu_lanes(a, x);
+  emu_lanes(b, y);
+  for (int i = 0; i < 16; ++i) {
+    const int64_t acc = int64_t{s[i]} + x[2 * i] * y[2 * i] + x[2 * i + 1] * y[2 * i + 1];
+    s[i] = static_cast<int32_t>(static_cast<uint32_t>(acc));
+  }
+  return emu_vec<__m512i>(s);
+}
+// The sum of the 16 lanes (the real sequence adds pairwise: halves, then quarters, ...; so does this).
+[[gnu::noinline]] inline float _mm512_reduce_add_ps(__m512 a) {
+  float x[16];
+  emu_lanes(a, x);
+  for (int n = 8; n >= 1; n /= 2) {
+    for (int i = 0; i < n; ++i) x[i] += x[i + n];
+  }
+  return x[0];
+}
+
 }  // namespace nlm::kernels::cpu::avx512

@@ -12,7 +12,11 @@
 //   products. Tile: 4 rows × 2 panels (each activation broadcast feeds 2 VPDPBUSD); measured against
 //   8 × 1 and 6 × 2, it was fastest. q4_1, q4_K and MLX a4_32 / a8_32 (w = s·u + o per 32, u the 4- or
 //   8-bit unsigned value; kernels/cpu/block_affine.h) feed u itself as the unsigned operand, start at
-//   zero and add o·d_a·Σa per block with one more FMA.
+//   zero and add o·d_a·Σa per block with one more FMA. q5_0 / q5_1 / q5_K go the same way with their 5-bit
+//   values (q5_0 as w + 128 = u + 112, like q4_0); q6_K (w = d·sc·(u − 32), one scale per 16) as w + 128,
+//   with each block's two 16-value halves accumulated and scaled apart (kHalves), each starting at
+//   −128·Σa over its 16 activations. These four are unpacked per row (quant::unpack32_outline) into bytes and
+//   then packed by the same gathers; the others are gathered straight from the blocks.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -30,6 +34,7 @@
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
+#include "kernels/quant/unpack.h"
 
 // GCC 12 reports its own _mm512_undefined_ps() inside _mm512_cvtepi32_ps as maybe-uninitialized.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -168,7 +173,12 @@ constexpr int64_t kI8Block = 8 * 64 + 2 * 16 * 4;
 constexpr int kI8Rows = 4, kI8Panels = 2;  // activation rows and weight panels per micro-kernel call
 
 constexpr bool has_offset(DType t) {
-  return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32 || t == DType::kA8_32;
+  return t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kA4_32 || t == DType::kA8_32 ||
+         t == DType::kQ5_1 || t == DType::kQ5_K;
+}
+// Packed from bytes unpacked per row (pack_unpacked) rather than gathered from the blocks.
+constexpr bool unpacked_first(DType t) {
+  return t == DType::kQ5_0 || t == DType::kQ5_1 || t == DType::kQ5_K || t == DType::kQ6_K;
 }
 constexpr bool mlx_affine(DType t) { return t == DType::kA4_32 || t == DType::kA8_32; }  // f32 s, b; then qs
 
@@ -179,6 +189,15 @@ constexpr int64_t value_offset(DType t) { return mlx_affine(t) ? 8 : t == DType:
 
 // Block b (of 32) of one weight row as 32 unsigned bytes (as packed), its scale and offset.
 void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, float* o) {
+  if (unpacked_first(t)) {  // q5_*, q6_K: the signed values of quant::unpack32 (offset types: u itself)
+    quant::Unpacked32 up;
+    quant::unpack32_outline(t, row, b, &up);
+    const int bias = has_offset(t) ? 0 : 128;
+    for (int k = 0; k < 32; ++k) u[k] = static_cast<uint8_t>(up.q[k] + bias);
+    *s = up.s[0];
+    *o = t == DType::kQ6_K ? up.s[1] : up.m[0];  // q6_K: the second half's scale in the offset slot
+    return;
+  }
   block_affine<f16>(t, row, b, b + 1, s, o, 1);
   if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
     const uint8_t* qs = reinterpret_cast<const quant::BlockQ4_K*>(row)[b / 8].qs + 32 * (b % 8 / 2);
@@ -258,7 +277,7 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
 
 // Weight rows [0, nr) (nr ≤ 16; the rest get zero values, scales and offsets) as nb packed blocks.
 void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb, uint8_t* out) {
-  if (nr == kNR) return pack_i8_panel16(t, w, w_rb, nb, out);
+  if (nr == kNR && !unpacked_first(t)) return pack_i8_panel16(t, w, w_rb, nb, out);
   for (int64_t b = 0; b < nb; ++b) {
     uint8_t* o = out + b * kI8Block;
     float so[2 * kNR] = {};
@@ -272,30 +291,57 @@ void pack_i8_panel(DType t, const char* w, int64_t w_rb, int64_t nr, int64_t nb,
 }
 
 // out[i, 0..nr) = activation rows m0 .. m0+MR of x times NP packed panels (nb blocks each, bp_next
-// bytes apart). Without offsets, x.sum holds each block's accumulator start, −128·Σa; with them
-// (kOffset), x.sum is unused and asum holds d_a·Σa per row and block (gemm_int8 prepares both).
-template <int MR, int NP, bool kOffset>
+// bytes apart). Without offsets, x.sum holds each block's accumulator start, −128·Σa (kHalves: one per
+// 16-value half, 2·nb per row); with them (kOffset), x.sum is unused and asum holds d_a·Σa per row and
+// block (gemm_int8 prepares both).
+template <int MR, int NP, bool kOffset, bool kHalves>
 void micro_i8(const ActRows& x, const float* asum, int64_t m0, int64_t nb, const uint8_t* bp, int64_t bp_next,
               float* out, int64_t ldo, int64_t nr) {
+  static_assert(!(kOffset && kHalves));
+  constexpr int64_t kStarts = kHalves ? 2 : 1;  // accumulator starts per block
   const int8_t* a = x.qs + m0 * x.K;
   const float* ad = x.d + m0 * nb;
   __m512 f[MR][NP];
+  __m512i s[MR][NP];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 2
     for (int p = 0; p < NP; ++p) f[i][p] = _mm512_setzero_ps();
   }
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = bp + b * kI8Block;
-    __m512i s[MR][NP];
+  const auto start = [&](int64_t b, int h) {
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
-      const __m512i init = kOffset ? _mm512_setzero_si512() : _mm512_set1_epi32(x.sum[(m0 + i) * nb + b]);
+      const __m512i init =
+          kOffset ? _mm512_setzero_si512() : _mm512_set1_epi32(x.sum[((m0 + i) * nb + b) * kStarts + h]);
 #pragma GCC unroll 2
       for (int p = 0; p < NP; ++p) s[i][p] = init;
     }
+  };
+  // f += s · (the panel's scales at `field` · d_a), plus the offsets' term.
+  const auto scale = [&](const uint8_t* blk, int64_t b, int field) {
+#pragma GCC unroll 2
+    for (int p = 0; p < NP; ++p) {
+      const float* so = reinterpret_cast<const float*>(blk + p * bp_next + 8 * 64);
+      const __m512 dw = _mm512_loadu_ps(so + field * kNR);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) {
+        f[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][p]), _mm512_mul_ps(dw, _mm512_set1_ps(ad[i * nb + b])),
+                                  f[i][p]);
+        if constexpr (kOffset) {
+          f[i][p] = _mm512_fmadd_ps(_mm512_loadu_ps(so + kNR), _mm512_set1_ps(asum[(m0 + i) * nb + b]), f[i][p]);
+        }
+      }
+    }
+  };
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = bp + b * kI8Block;
+    start(b, 0);
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
+      if (kHalves && j == 4) {  // the first 16 values under the first scale, the rest under the second
+        scale(blk, b, 0);
+        start(b, 1);
+      }
       __m512i wv[NP];
 #pragma GCC unroll 2
       for (int p = 0; p < NP; ++p) wv[p] = _mm512_loadu_si512(blk + p * bp_next + 64 * j);
@@ -308,19 +354,7 @@ void micro_i8(const ActRows& x, const float* asum, int64_t m0, int64_t nb, const
         for (int p = 0; p < NP; ++p) s[i][p] = _mm512_dpbusd_epi32(s[i][p], wv[p], av);
       }
     }
-#pragma GCC unroll 2
-    for (int p = 0; p < NP; ++p) {
-      const float* so = reinterpret_cast<const float*>(blk + p * bp_next + 8 * 64);
-      const __m512 dw = _mm512_loadu_ps(so);
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) {
-        f[i][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][p]), _mm512_mul_ps(dw, _mm512_set1_ps(ad[i * nb + b])),
-                                  f[i][p]);
-        if constexpr (kOffset) {
-          f[i][p] = _mm512_fmadd_ps(_mm512_loadu_ps(so + kNR), _mm512_set1_ps(asum[(m0 + i) * nb + b]), f[i][p]);
-        }
-      }
-    }
+    scale(blk, b, kHalves ? 1 : 0);
   }
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -333,10 +367,12 @@ void micro_i8(const ActRows& x, const float* asum, int64_t m0, int64_t nb, const
 
 using MicroI8 = void (*)(const ActRows&, const float*, int64_t, int64_t, const uint8_t*, int64_t, float*, int64_t,
                          int64_t);
-template <bool kOffset>
+template <bool kOffset, bool kHalves>
 constexpr MicroI8 kMicroI8[kI8Panels][kI8Rows + 1] = {
-    {nullptr, micro_i8<1, 1, kOffset>, micro_i8<2, 1, kOffset>, micro_i8<3, 1, kOffset>, micro_i8<4, 1, kOffset>},
-    {nullptr, micro_i8<1, 2, kOffset>, micro_i8<2, 2, kOffset>, micro_i8<3, 2, kOffset>, micro_i8<4, 2, kOffset>}};
+    {nullptr, micro_i8<1, 1, kOffset, kHalves>, micro_i8<2, 1, kOffset, kHalves>, micro_i8<3, 1, kOffset, kHalves>,
+     micro_i8<4, 1, kOffset, kHalves>},
+    {nullptr, micro_i8<1, 2, kOffset, kHalves>, micro_i8<2, 2, kOffset, kHalves>, micro_i8<3, 2, kOffset, kHalves>,
+     micro_i8<4, 2, kOffset, kHalves>}};
 
 }  // namespace
 
@@ -361,18 +397,25 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     pack_i8_panel(wt, w + p * kNR * w_rb, w_rb, std::min(kNR, n_rows - p * kNR), nb,
                   packed.data() + p * nb * kI8Block);
   }
-  const bool offset = has_offset(wt);
+  const bool offset = has_offset(wt), halves = wt == DType::kQ6_K;
   thread_local core::AlignedBuffer<int32_t> start;
   thread_local core::AlignedBuffer<float> asum;
   if (offset) {
     asum.resize(static_cast<size_t>(M * nb));
     for (int64_t i = 0; i < M * nb; ++i) asum[i] = x.d[i] * static_cast<float>(x.sum[i]);
+  } else if (halves) {  // −128·Σa per 16 activations
+    start.resize(static_cast<size_t>(2 * M * nb));
+    for (int64_t i = 0; i < 2 * M * nb; ++i) {
+      int32_t t = 0;
+      for (int k = 0; k < 16; ++k) t += x.qs[16 * i + k];
+      start[i] = -128 * t;
+    }
   } else {
     start.resize(static_cast<size_t>(M * nb));
     for (int64_t i = 0; i < M * nb; ++i) start[i] = -128 * x.sum[i];
   }
   const ActRows xs{x.qs, x.d, offset ? x.sum : start.data(), x.K};
-  const auto& micros = offset ? kMicroI8<true> : kMicroI8<false>;
+  const auto& micros = offset ? kMicroI8<true, false> : halves ? kMicroI8<false, true> : kMicroI8<false, false>;
   const int64_t pb = nb * kI8Block;
   for (int64_t m0 = 0; m0 < M; m0 += kI8Rows) {
     const int64_t mr = std::min<int64_t>(kI8Rows, M - m0);
@@ -387,16 +430,24 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
 
 }  // namespace avx512
 
+namespace avx512 {
+void dot_quant(core::DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo);  // quant_avx512.cpp
+}  // namespace avx512
+
 // Only this table's own entries; dispatch.cpp fills the rest from the AVX2 table. A constant (no code
 // runs here: this file's instructions may not exist on the CPU that asks).
 const IsaKernels* avx512_kernels() {
   static constexpr IsaKernels k = {.isa = Isa::kAvx512,
+                                   .dot_quant = avx512::dot_quant,
                                    .gemm_f32 = avx512::gemm_f32,
                                    .gemm_packed = avx512::gemm_packed,
                                    .gemm_int8 = avx512::gemm_int8,
                                    .gemm_int8_dtypes = dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) |
                                                        dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
-                                                       dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kA8_32)};
+                                                       dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kA8_32) |
+                                                       dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) |
+                                                       dtype_bit(core::DType::kQ5_K) | dtype_bit(core::DType::kQ6_K)};
   return &k;
 }
 

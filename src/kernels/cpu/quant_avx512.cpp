@@ -1,0 +1,438 @@
+// AVX-512 (F, BW, VL, DQ, VNNI) GEMV: quantized weight rows · int8 activation rows (quant::ActQ8) on zmm
+// registers. Where memory feeds two threads at 70+ GB/s (Zen 5) the AVX2 kernels (quant_avx2.cpp) are
+// compute-bound; here VPDPBUSD multiplies unsigned weight bytes by signed activation bytes and sums four
+// products into a dword in one instruction (AVX2: maddubs + madd), 64 weights per instruction.
+// - q4_0 / q4_1 / a4_32: 4 blocks per zmm, block j's 16 bytes of nibbles in 128-bit lane j (one load,
+//   three inserts). The low nibbles (values 0..15 of every block) and the high ones (16..31) meet
+//   activations laid out to match (quad order, prepared once per call). Block j's sum is the 4 dwords of
+//   lane j; they are converted and scaled as they are (d_w·d_x repeated over the lane), so nothing is
+//   reduced horizontally before the row's end.
+// - q8_0 / a8_32: 2 blocks per zmm (one 256-bit half each); q8_0's signed bytes go in as w ^ 0x80 = w + 128.
+// - Signed formats (q8_0: w, q4_0: q − 8): Σ(w + c)·x = Σw·x + c·Σx, so each block's accumulator starts
+//   at −c·Σx (prepared per call, in the block's first dword).
+// - Affine formats (q4_1, a4_32, a8_32: w = s·u + o): u goes in unsigned; o·d_x·Σx is summed on the side.
+// - q4_K / q5_K: a super-block's 128 bytes of nibbles as 2 zmm, each holding sub-blocks (4p, 4p+2) in its
+//   low nibbles and (4p+1, 4p+3) in its high ones; activations prepared in that order. maddubs makes
+//   int16 pair sums, VPDPWSSD multiplies them by the sub-block scales (int16 words from one byte shuffle)
+//   and accumulates: one conversion per 256 weights. q5_K's fifth bits: one byte test into a mask, one
+//   masked add of 16. Mins: −dmin·d_x·Σ mn_j·Σx_j on the side.
+// - q6_K: ql's 128 bytes as 2 zmm (low nibbles: values 0..63 of each half super-block, high: 64..127), qh's
+//   two bits moved to bits 4–5 by one variable shift per vector, q = 0..63 unsigned; the scales (one per
+//   16 values) by VPDPWSSD; the −32 as −32·Σ sc_j·Σx_j over the 16 sub-blocks (per-16 activation sums
+//   prepared per call).
+// Other dtypes (q5_0, q5_1, q2_K, q3_K) run the AVX2 kernels. 32-block rows are consumed 8 blocks at a
+// time; the blocks past the last whole 8 are summed in scalar integers.
+#ifdef NLM_AVX512_EMULATE
+#include "kernels/cpu/avx512_emu.h"
+#else
+#include <immintrin.h>
+#endif
+
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "kernels/cpu/isa.h"
+#include "kernels/quant/blocks.h"
+
+// GCC 12 reports its own _mm512_undefined_*() inside the cast and insert intrinsics as maybe-uninitialized.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace nlm::kernels::cpu {
+namespace avx512 {
+namespace {
+
+using core::DType;
+using namespace quant;
+
+inline float f16(uint16_t h) { return _cvtsh_ss(h); }
+inline uint16_t u16(const char* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline float f32(const char* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline __m512i vec(const void* p) { return _mm512_loadu_si512(p); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Eight f16 fields `stride` bytes apart as f32: word inserts (building the 8 words in general registers
+// and moving them over cost 1.7 ns per 8 q4_0 blocks at -O2, through a store-to-load forward, and 0.47 at -O3).
+inline __m256 f16x8(const char* first, int64_t stride) {
+  __m128i v = _mm_cvtsi32_si128(u16(first));
+  v = _mm_insert_epi16(v, u16(first + stride), 1);
+  v = _mm_insert_epi16(v, u16(first + 2 * stride), 2);
+  v = _mm_insert_epi16(v, u16(first + 3 * stride), 3);
+  v = _mm_insert_epi16(v, u16(first + 4 * stride), 4);
+  v = _mm_insert_epi16(v, u16(first + 5 * stride), 5);
+  v = _mm_insert_epi16(v, u16(first + 6 * stride), 6);
+  return _mm256_cvtph_ps(_mm_insert_epi16(v, u16(first + 7 * stride), 7));
+}
+inline __m256 f32x8(const char* first, int64_t stride) {
+  return _mm256_setr_ps(f32(first), f32(first + stride), f32(first + 2 * stride), f32(first + 3 * stride),
+                        f32(first + 4 * stride), f32(first + 5 * stride), f32(first + 6 * stride),
+                        f32(first + 7 * stride));
+}
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 16-lane indices and byte patterns, loaded as vectors.
+struct alignas(64) Lanes {
+  int32_t v[16];
+};
+struct alignas(64) Bytes {
+  uint8_t v[64];
+};
+struct alignas(64) Words {
+  int16_t v[32];
+};
+constexpr Lanes lanes_of(int first, int per) {  // lane i → first + i / per
+  Lanes l{};
+  for (int i = 0; i < 16; ++i) l.v[i] = first + i / per;
+  return l;
+}
+constexpr Lanes kQuadLanes[2] = {lanes_of(0, 4), lanes_of(4, 4)};  // the 8 block scales over 2 quads
+constexpr Lanes kPairLanes[4] = {lanes_of(0, 8), lanes_of(2, 8), lanes_of(4, 8), lanes_of(6, 8)};
+
+// q4_K / q5_K: the byte shuffle that makes int16 scale words of sub-block 4p + h (128-bit lanes 0, 1) and
+// 4p + h + 2 (lanes 2, 3) from the 8 scale bytes repeated in every qword.
+constexpr Bytes k4_scale_words(int p, int h) {
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) b.v[i] = i % 2 ? 0x80 : static_cast<uint8_t>(4 * p + h + (i >= 32 ? 2 : 0));
+  return b;
+}
+constexpr Bytes kK4Scales[2][2] = {{k4_scale_words(0, 0), k4_scale_words(0, 1)},
+                                   {k4_scale_words(1, 0), k4_scale_words(1, 1)}};
+// q5_K: the qh bit of sub-block 4p + h (bytes 0..31) and 4p + h + 2 (bytes 32..63).
+constexpr Bytes k5_bits(int p, int h) {
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) b.v[i] = static_cast<uint8_t>(1u << (4 * p + h + (i >= 32 ? 2 : 0)));
+  return b;
+}
+constexpr Bytes kK5Bits[2][2] = {{k5_bits(0, 0), k5_bits(0, 1)}, {k5_bits(1, 0), k5_bits(1, 1)}};
+// q6_K: scale words of the 16-value sub-blocks 8h + 4·half + lane.
+constexpr Words q6_scale_words(int h, int half) {
+  Words w{};
+  for (int i = 0; i < 32; ++i) w.v[i] = static_cast<int16_t>(8 * h + 4 * half + i / 8);
+  return w;
+}
+constexpr Words kQ6Scales[2][2] = {{q6_scale_words(0, 0), q6_scale_words(0, 1)},
+                                   {q6_scale_words(1, 0), q6_scale_words(1, 1)}};
+constexpr Words shift_words(int first, int second) {  // words 0..15: first, 16..31: second
+  Words w{};
+  for (int i = 0; i < 32; ++i) w.v[i] = static_cast<int16_t>(i < 16 ? first : second);
+  return w;
+}
+constexpr Words kQ6Left = shift_words(4, 2), kQ6Right = shift_words(0, 2);
+
+// The f16 d of 8 q4_0 blocks (18 bytes = 9 words apart) are words 0, 9, .., 63 of the group's first 128
+// bytes: two loads and one two-table word permute. q8_0 (34 bytes = 17 words apart): words 0, 17, 34, 51
+// of the first and of the second four blocks' 128 bytes. Per block with the rest of the kernel, one
+// thread, cache-resident: q4_0 0.43 ns (0.49 with word inserts); q8_0 ? ns (? with inserts).
+constexpr Words kQ4_0Scales = {{0, 9, 18, 27, 36, 45, 54, 63}}, kQ8_0Scales = {{0, 17, 34, 51}};
+inline __m256 q4_0_scales(const char* group) {
+  const __m512i w = _mm512_permutex2var_epi16(vec(group), vec(kQ4_0Scales.v), vec(group + 64));
+  return _mm256_cvtph_ps(_mm512_castsi512_si128(w));
+}
+inline __m256 q8_0_scales(const char* group) {
+  const __m512i idx = vec(kQ8_0Scales.v), lo = _mm512_permutex2var_epi16(vec(group), idx, vec(group + 64));
+  const __m512i hi = _mm512_permutex2var_epi16(vec(group + 136), idx, vec(group + 200));
+  return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm512_castsi512_si128(lo), _mm512_castsi512_si128(hi)));
+}
+
+// One activation row as a format's kernel reads it (prepared once per call).
+struct Prepared {
+  const int8_t* qs;      // K values: as quantized, or in the format's order (quad, K4); tails as quantized
+  const float* dx;       // scale per 32 values
+  const int32_t* sum;    // Σx per 32 values
+  const float* side;     // per 32: d_x·Σx (affine), −c·d_x·Σx (signed: q8_0, q4_0), Σx (q4_K / q5_K)
+  const int16_t* sums;   // q6_K: Σx per 16
+  int64_t K;
+};
+
+enum class Order { kAsIs, kQuad, kK4 };
+
+// Per 8 blocks of 32: the 4 blocks of each quad as x_b[0:16] for b = 0..3, then x_b[16:32].
+void quad_order(const int8_t* x, int64_t n_groups, int8_t* out) {
+  for (int64_t q = 0; q < 2 * n_groups; ++q) {
+    for (int j = 0; j < 4; ++j) {
+      std::memcpy(out + 128 * q + 16 * j, x + 128 * q + 32 * j, 16);
+      std::memcpy(out + 128 * q + 64 + 16 * j, x + 128 * q + 32 * j + 16, 16);
+    }
+  }
+}
+// Per super-block: the 32-value sub-blocks in the order 0 2 1 3 4 6 5 7.
+void k4_order(const int8_t* x, int64_t n_groups, int8_t* out) {
+  constexpr int kFrom[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int64_t g = 0; g < n_groups; ++g) {
+    for (int i = 0; i < 8; ++i) std::memcpy(out + 256 * g + 32 * i, x + 256 * g + 32 * kFrom[i], 32);
+  }
+}
+
+// ---- 32-block formats ----
+
+// 4 blocks' 16 value bytes (`stride` apart) in the four 128-bit lanes.
+inline __m512i quad_bytes(const char* first, int64_t stride) {
+  const auto lane = [&](int j) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(first + j * stride)); };
+  __m512i v = _mm512_castsi128_si512(lane(0));
+  v = _mm512_inserti32x4(v, lane(1), 1);
+  v = _mm512_inserti32x4(v, lane(2), 2);
+  return _mm512_inserti32x4(v, lane(3), 3);
+}
+inline __m512i pair_bytes(const char* first, int64_t stride) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(load256(first)), load256(first + stride), 1);
+}
+
+// kInit: the signed offset c (q8_0: 128, q4_0: 8; 0 for affine formats); kQuad: nibbles (else bytes);
+// kValues: the values' offset in the block; kF16: f16 scale (and offset) fields, else f32.
+template <typename Block, int kInit, bool kQuad, int64_t kValues, bool kF16>
+struct B32 {
+  static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = 8 * kBlockBytes;
+  static constexpr bool kAffine = kInit == 0;
+  static constexpr float kSideScale = kAffine ? 1.f : -static_cast<float>(kInit);  // side: kSideScale·d_x·Σx
+  static constexpr Order kOrder = kQuad ? Order::kQuad : Order::kAsIs;
+
+  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
+    const __m256 dx = _mm256_loadu_ps(a.dx + 8 * g);
+    __m256 s8;
+    if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+      s8 = q4_0_scales(w);
+    } else if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+      s8 = q8_0_scales(w);
+    } else {
+      s8 = kF16 ? f16x8(w, kBlockBytes) : f32x8(w, kBlockBytes);
+    }
+    const __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(s8, dx));
+    if constexpr (!kAffine) side = _mm256_fmadd_ps(s8, _mm256_loadu_ps(a.side + 8 * g), side);  // −c·s·d_x·Σx
+    if constexpr (kAffine) {
+      const __m256 o = kF16 ? f16x8(w + 2, kBlockBytes) : f32x8(w + 4, kBlockBytes);
+      side = _mm256_fmadd_ps(o, _mm256_loadu_ps(a.side + 8 * g), side);
+    }
+    if constexpr (kQuad) {
+      const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F);
+      for (int q = 0; q < 2; ++q) {
+        const int64_t i = 2 * g + q;
+        const __m512i v = quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
+        __m512i s = _mm512_setzero_si512();
+        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(v, m4), vec(a.qs + 128 * i));
+        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), vec(a.qs + 128 * i + 64));
+        acc[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kQuadLanes[q].v), sc), acc[q]);
+      }
+    } else {
+      for (int p = 0; p < 4; ++p) {
+        const int64_t i = 4 * g + p;
+        __m512i v = pair_bytes(w + 2 * p * kBlockBytes + kValues, kBlockBytes);
+        if constexpr (!kAffine) v = _mm512_xor_si512(v, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
+        const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v, vec(a.qs + 64 * i));
+        acc[p % 2] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kPairLanes[p].v), sc), acc[p % 2]);
+      }
+    }
+  }
+
+  // Block b past the last whole group: the same sum in integers. The weights are widened to int16 and
+  // multiplied by madd: GCC 12 vectorizes a plain signed-byte dot-product loop, built with -mavx512vnni, into
+  // VPDPBUSD (unsigned × signed) and gets wrong sums (32 products: −48000 for 1664).
+  static float tail(const char* w, const Prepared& a, int64_t b) {
+    const auto* v = reinterpret_cast<const uint8_t*>(w + kValues);
+    alignas(32) int16_t wv[32];
+    for (int k = 0; k < 32; ++k) {
+      int32_t u;
+      if constexpr (kQuad) {
+        u = k < 16 ? v[k] & 15 : v[k - 16] >> 4;
+      } else {
+        u = kAffine ? v[k] : static_cast<int8_t>(v[k]) + kInit;  // q8_0: the signed byte
+      }
+      wv[k] = static_cast<int16_t>(u - kInit);
+    }
+    const auto* x = reinterpret_cast<const __m128i*>(a.qs + 32 * b);
+    const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(load256(wv), _mm256_cvtepi8_epi16(_mm_loadu_si128(x))),
+                                       _mm256_madd_epi16(load256(wv + 16), _mm256_cvtepi8_epi16(_mm_loadu_si128(x + 1))));
+    const float dot = hsum(_mm256_cvtepi32_ps(p));  // |Σ| < 2^24: exact
+    const float s = kF16 ? f16(u16(w)) : f32(w);
+    const float o = kAffine ? (kF16 ? f16(u16(w + 2)) : f32(w + 4)) : 0.f;
+    return a.dx[b] * (s * dot + o * static_cast<float>(a.sum[b]));
+  }
+};
+
+using Q8_0 = B32<BlockQ8_0, 128, false, 2, true>;
+using Q4_0 = B32<BlockQ4_0, 8, true, 2, true>;
+using Q4_1 = B32<BlockQ4_1, 0, true, 4, true>;
+using A4 = B32<BlockA4, 0, true, 8, false>;
+using A8 = B32<BlockA8, 0, false, 8, false>;
+
+// ---- K-quants (one activation scale per super-block: quant::act_group) ----
+
+template <typename Block>
+struct K4 {
+  static constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
+  static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
+  static constexpr Order kOrder = Order::kK4;
+  static constexpr float kSideScale = 1.f;
+
+  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
+    const auto& b = *reinterpret_cast<const Block*>(w);
+    uint64_t u01;  // the 8 six-bit scales and mins (quant::k4_scale_min's layout), in registers
+    uint32_t u2;
+    std::memcpy(&u01, b.scales, 8);
+    std::memcpy(&u2, b.scales + 8, 4);
+    const uint32_t u[3] = {static_cast<uint32_t>(u01), static_cast<uint32_t>(u01 >> 32), u2};
+    const uint64_t sc_lo = u[0] & 0x3F3F3F3F, mn_lo = u[1] & 0x3F3F3F3F;
+    const uint64_t sc_hi = (u[2] & 0x0F0F0F0F) | (((u[0] >> 6) & 0x03030303) << 4);
+    const uint64_t mn_hi = ((u[2] >> 4) & 0x0F0F0F0F) | (((u[1] >> 6) & 0x03030303) << 4);
+    const __m512i scb = _mm512_set1_epi64(static_cast<int64_t>(sc_lo | sc_hi << 32));
+    const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F), sixteen = _mm512_set1_epi32(0x10101010);
+    const int8_t* x = a.qs + 256 * g;
+    __m512i qh = _mm512_setzero_si512(), sum = _mm512_setzero_si512(), sum2 = sum;
+    if constexpr (k5) qh = _mm512_broadcast_i64x4(load256(b.qh));
+    for (int p = 0; p < 2; ++p) {
+      const __m512i v = vec(b.qs + 64 * p);
+      __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if constexpr (k5) {
+        lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, vec(kK5Bits[p][0].v)), lo, sixteen);
+        hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, vec(kK5Bits[p][1].v)), hi, sixteen);
+      }
+      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(lo, vec(x + 128 * p)),
+                                _mm512_shuffle_epi8(scb, vec(kK4Scales[p][0].v)));
+      sum2 = _mm512_dpwssd_epi32(sum2, _mm512_maddubs_epi16(hi, vec(x + 128 * p + 64)),
+                                 _mm512_shuffle_epi8(scb, vec(kK4Scales[p][1].v)));
+    }
+    sum = _mm512_add_epi32(sum, sum2);
+    const float dx = a.dx[8 * g];
+    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
+    const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | mn_hi << 32));
+    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn8));
+    side = _mm256_fmadd_ps(_mm256_mul_ps(mn, _mm256_loadu_ps(a.side + 8 * g)), _mm256_set1_ps(-f16(b.dmin) * dx),
+                           side);
+  }
+  static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
+};
+
+struct Q6_K {
+  static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K), kGroupBytes = kBlockBytes;
+  static constexpr Order kOrder = Order::kAsIs;
+  static constexpr float kSideScale = 1.f;
+
+  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256&) {
+    const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m512i scz = _mm512_castsi256_si512(sc16);
+    const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F), m30 = _mm512_set1_epi32(0x30303030);
+    const int8_t* x = a.qs + 256 * g;
+    __m512i sum = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      const __m512i v = vec(b.ql + 64 * h), qh = _mm512_broadcast_i64x4(load256(b.qh + 32 * h));
+      const __m512i lo =
+          _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, vec(kQ6Left.v)), m30));
+      const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                                         _mm512_and_si512(_mm512_srlv_epi16(qh, vec(kQ6Right.v)), m30));
+      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(lo, vec(x + 128 * h)),
+                                _mm512_permutexvar_epi16(vec(kQ6Scales[h][0].v), scz));
+      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(hi, vec(x + 128 * h + 64)),
+                                _mm512_permutexvar_epi16(vec(kQ6Scales[h][1].v), scz));
+    }
+    const __m256i off = _mm256_madd_epi16(sc16, load256(a.sums + 16 * g));  // Σ sc_j·Σx_j in 8 pairs
+    sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
+    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * a.dx[8 * g]), acc[0]);
+  }
+  static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
+};
+
+// Weights are one sequential stream per task; software prefetch runs this far ahead (as quant_avx2.cpp).
+constexpr int64_t kPrefetchBytes = 3072;
+
+template <typename F>
+float dot_row(const char* w, const Prepared& a) {
+  const int64_t nb = a.K / 32, ng = a.K / 256;
+  __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};  // two FMA chains
+  __m256 side = _mm256_setzero_ps();
+  for (int64_t g = 0; g < ng; ++g) {
+    const char* wg = w + g * F::kGroupBytes;
+    for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
+    F::group(wg, a, g, acc, side);
+  }
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hsum(side);
+  for (int64_t b = ng * 8; b < nb; ++b) s += F::tail(w + b * F::kBlockBytes, a, b);
+  return s;
+}
+
+// This thread's prepared activations (each pool worker has its own).
+struct Scratch {
+  std::vector<int8_t> qs;
+  std::vector<float> side;
+  std::vector<int16_t> sums;
+  std::vector<Prepared> rows;
+};
+
+template <typename F>
+const Prepared* prepare(const ActRows& x, int64_t M) {
+  thread_local Scratch s;
+  const int64_t K = x.K, nb = K / 32, ng = K / 256;
+  s.rows.resize(static_cast<size_t>(M));
+  if constexpr (F::kOrder != Order::kAsIs) s.qs.resize(static_cast<size_t>(M * K));
+  s.side.resize(static_cast<size_t>(M * nb));
+  if constexpr (std::is_same_v<F, Q6_K>) s.sums.resize(static_cast<size_t>(M * 2 * nb));
+  for (int64_t m = 0; m < M; ++m) {
+    Prepared& p = s.rows[m];
+    p = Prepared{x.qs + m * K, x.d + m * nb, x.sum + m * nb, s.side.data() + m * nb, nullptr, K};
+    if constexpr (F::kOrder != Order::kAsIs) {
+      int8_t* q = s.qs.data() + m * K;
+      if constexpr (F::kOrder == Order::kQuad) {
+        quad_order(p.qs, ng, q);
+      } else {
+        k4_order(p.qs, ng, q);
+      }
+      std::memcpy(q + 256 * ng, p.qs + 256 * ng, static_cast<size_t>(K - 256 * ng));  // tails as they are
+      p.qs = q;
+    }
+    float* side = s.side.data() + m * nb;
+    for (int64_t b = 0; b < nb; ++b) {
+      side[b] = static_cast<float>(p.sum[b]) * (F::kOrder == Order::kK4 ? 1.f : p.dx[b] * F::kSideScale);
+    }
+    if constexpr (std::is_same_v<F, Q6_K>) {
+      int16_t* sums = s.sums.data() + m * 2 * nb;
+      for (int64_t j = 0; j < 2 * nb; ++j) {
+        int32_t t = 0;
+        for (int k = 0; k < 16; ++k) t += p.qs[16 * j + k];
+        sums[j] = static_cast<int16_t>(t);
+      }
+      p.sums = sums;
+    }
+  }
+  return s.rows.data();
+}
+
+template <typename F>
+void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out, int64_t ldo) {
+  const Prepared* rows = prepare<F>(x, M);
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (int64_t m = 0; m < M; ++m) out[m * ldo + r] = dot_row<F>(w + r * w_rb, rows[m]);
+  }
+}
+
+}  // namespace
+
+void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out,
+               int64_t ldo) {
+  switch (wt) {
+    case DType::kQ8_0: return dot_format<Q8_0>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ4_0: return dot_format<Q4_0>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ4_1: return dot_format<Q4_1>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kA4_32: return dot_format<A4>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kA8_32: return dot_format<A8>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ4_K: return dot_format<K4<BlockQ4_K>>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ5_K: return dot_format<K4<BlockQ5_K>>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ6_K: return dot_format<Q6_K>(x, M, w, w_rb, n_rows, out, ldo);
+    default: return avx2_kernels()->dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
+  }
+}
+
+}  // namespace avx512
+}  // namespace nlm::kernels::cpu
