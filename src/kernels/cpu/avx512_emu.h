@@ -255,6 +255,15 @@ inline __m512i emu_words(__m512i a, __m512i b, F f) {
   for (uint16_t& v : r) v = x[v % 64];
   return emu_vec<__m512i>(r);
 }
+// VPERMD: lane i = a[idx[i] % 16].
+[[gnu::noinline]] inline __m512i _mm512_permutexvar_epi32(__m512i idx, __m512i a) {
+  uint32_t x[16], r[16];
+  emu_lanes(a, x);
+  emu_lanes(idx, r);
+  for (uint32_t& v : r) v = x[v % 16];
+  return emu_vec<__m512i>(r);
+}
+[[gnu::noinline]] inline __m512 _mm512_broadcastss_ps(__m128 a) { return _mm512_set1_ps(_mm_cvtss_f32(a)); }
 // VPERMPS: lane i = a[idx[i] % 16].
 [[gnu::noinline]] inline __m512 _mm512_permutexvar_ps(__m512i idx, __m512 a) {
   float x[16], r[16];

@@ -20,7 +20,8 @@
 //   two bits moved to bits 4–5 by one variable shift per vector, q = 0..63 unsigned; the scales (one per
 //   16 values) by VPDPWSSD; the −32 as −32·Σ sc_j·Σx_j over the 16 sub-blocks (per-16 activation sums
 //   prepared per call).
-// Other dtypes (q5_0, q5_1, q2_K, q3_K) run the AVX2 kernels. 32-block rows are consumed 8 blocks at a
+// q5_0 / q5_1: the q4_0 / q4_1 path with the fifth bits added as 16 (add_fifth_bits). q2_K and q3_K run the
+// AVX2 kernels. 32-block rows are consumed 8 blocks at a
 // time; the blocks past the last whole 8 are summed in scalar integers.
 #ifdef NLM_AVX512_EMULATE
 #include "kernels/cpu/avx512_emu.h"
@@ -152,8 +153,8 @@ struct Prepared {
   const int8_t* qs;      // K values: as quantized, or in the format's order (quad, K4); tails as quantized
   const float* dx;       // scale per 32 values
   const int32_t* sum;    // Σx per 32 values
-  const float* side;     // per 32: d_x·Σx (affine), −c·d_x·Σx (signed: q8_0, q4_0), Σx (q4_K / q5_K)
-  const int16_t* sums;   // q6_K: Σx per 16
+  const float* side;     // per 32: d_x·Σx (affine), −c·d_x·Σx (signed: q8_0, q4_0)
+  const int16_t* sums;   // Σx per 32 (q4_K / q5_K) or per 16 (q6_K)
   int64_t K;
 };
 
@@ -190,9 +191,40 @@ inline __m512i pair_bytes(const char* first, int64_t stride) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(load256(first)), load256(first + stride), 1);
 }
 
-// kInit: the signed offset c (q8_0: 128, q4_0: 8; 0 for affine formats); kQuad: nibbles (else bytes);
-// kValues: the values' offset in the block; kF16: f16 scale (and offset) fields, else f32.
-template <typename Block, int kInit, bool kQuad, int64_t kValues, bool kF16>
+// q5_0 / q5_1: the fifth bits of a quad (each block's 32-bit qh `stride` apart) as 16 in the bytes of the
+// low-nibble vector (bits 0..15 of block j in lane j) or of the high one (bits 16..31): the block's qh
+// repeated over its lane, a byte shuffle (byte m of the lane takes qh byte m / 8, or 2 + m / 8), one test
+// of bit m % 8 into a mask, one masked add.
+constexpr Bytes fifth_pick(int half) {
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) b.v[i] = static_cast<uint8_t>(2 * half + i % 16 / 8);
+  return b;
+}
+constexpr Bytes kFifthPick[2] = {fifth_pick(0), fifth_pick(1)};
+constexpr Bytes kFifthBit = [] {
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) b.v[i] = static_cast<uint8_t>(1u << (i % 8));
+  return b;
+}();
+inline void add_fifth_bits(const char* first_qh, int64_t stride, __m512i& lo, __m512i& hi) {
+  uint32_t h[4];
+  for (int j = 0; j < 4; ++j) std::memcpy(&h[j], first_qh + j * stride, 4);
+  const __m512i qh = _mm512_permutexvar_epi32(vec(kQuadLanes[0].v),
+                                              _mm512_castsi128_si512(_mm_setr_epi32(static_cast<int>(h[0]),
+                                                                                    static_cast<int>(h[1]),
+                                                                                    static_cast<int>(h[2]),
+                                                                                    static_cast<int>(h[3]))));
+  const __m512i bit = vec(kFifthBit.v), sixteen = _mm512_set1_epi32(0x10101010);
+  lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(_mm512_shuffle_epi8(qh, vec(kFifthPick[0].v)), bit), lo,
+                            sixteen);
+  hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(_mm512_shuffle_epi8(qh, vec(kFifthPick[1].v)), bit), hi,
+                            sixteen);
+}
+
+// kInit: the signed offset c (q8_0: 128, q4_0: 8, q5_0: 16; 0 for affine formats); kQuad: nibbles (else
+// bytes); kValues: the values' offset in the block; kF16: f16 scale (and offset) fields, else f32; kQh: the
+// offset of q5_0 / q5_1's fifth bits (0: none).
+template <typename Block, int kInit, bool kQuad, int64_t kValues, bool kF16, int64_t kQh = 0>
 struct B32 {
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = 8 * kBlockBytes;
   static constexpr bool kAffine = kInit == 0;
@@ -220,9 +252,10 @@ struct B32 {
       for (int q = 0; q < 2; ++q) {
         const int64_t i = 2 * g + q;
         const __m512i v = quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
-        __m512i s = _mm512_setzero_si512();
-        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(v, m4), vec(a.qs + 128 * i));
-        s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(v, 4), m4), vec(a.qs + 128 * i + 64));
+        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        if constexpr (kQh != 0) add_fifth_bits(w + 4 * q * kBlockBytes + kQh, kBlockBytes, lo, hi);
+        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, vec(a.qs + 128 * i));
+        s = _mm512_dpbusd_epi32(s, hi, vec(a.qs + 128 * i + 64));
         acc[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kQuadLanes[q].v), sc), acc[q]);
       }
     } else {
@@ -247,6 +280,7 @@ struct B32 {
       int32_t u;
       if constexpr (kQuad) {
         u = k < 16 ? v[k] & 15 : v[k - 16] >> 4;
+        if constexpr (kQh != 0) u |= (static_cast<uint8_t>(w[kQh + k / 8]) >> (k % 8) & 1) << 4;
       } else {
         u = kAffine ? v[k] : static_cast<int8_t>(v[k]) + kInit;  // q8_0: the signed byte
       }
@@ -267,6 +301,8 @@ using Q4_0 = B32<BlockQ4_0, 8, true, 2, true>;
 using Q4_1 = B32<BlockQ4_1, 0, true, 4, true>;
 using A4 = B32<BlockA4, 0, true, 8, false>;
 using A8 = B32<BlockA8, 0, false, 8, false>;
+using Q5_0 = B32<BlockQ5_0, 16, true, 6, true, 2>;
+using Q5_1 = B32<BlockQ5_1, 0, true, 8, true, 4>;
 
 // ---- K-quants (one activation scale per super-block: quant::act_group) ----
 
@@ -305,12 +341,15 @@ struct K4 {
                                  _mm512_shuffle_epi8(scb, vec(kK4Scales[p][1].v)));
     }
     sum = _mm512_add_epi32(sum, sum2);
-    const float dx = a.dx[8 * g];
-    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
-    const __m128i mn8 = _mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | mn_hi << 32));
-    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn8));
-    side = _mm256_fmadd_ps(_mm256_mul_ps(mn, _mm256_loadu_ps(a.side + 8 * g)), _mm256_set1_ps(-f16(b.dmin) * dx),
-                           side);
+    // d and dmin (adjacent f16 fields) converted together, times d_x; the mins' Σ mn_j·Σx_j in integers.
+    uint32_t ddm;
+    std::memcpy(&ddm, w, 4);
+    const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(ddm))), _mm_set1_ps(a.dx[8 * g]));
+    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_broadcastss_ps(dd), acc[0]);
+    const __m128i mn16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(mn_lo | mn_hi << 32)));
+    const __m128i mx = _mm_madd_epi16(mn16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.sums + 8 * g)));
+    side = _mm256_fnmadd_ps(_mm256_zextps128_ps256(_mm_cvtepi32_ps(mx)),
+                            _mm256_zextps128_ps256(_mm_shuffle_ps(dd, dd, 0x55)), side);
   }
   static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
 };
@@ -378,7 +417,7 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
   s.rows.resize(static_cast<size_t>(M));
   if constexpr (F::kOrder != Order::kAsIs) s.qs.resize(static_cast<size_t>(M * K));
   s.side.resize(static_cast<size_t>(M * nb));
-  if constexpr (std::is_same_v<F, Q6_K>) s.sums.resize(static_cast<size_t>(M * 2 * nb));
+  if constexpr (std::is_same_v<F, Q6_K> || F::kOrder == Order::kK4) s.sums.resize(static_cast<size_t>(M * 2 * nb));
   for (int64_t m = 0; m < M; ++m) {
     Prepared& p = s.rows[m];
     p = Prepared{x.qs + m * K, x.d + m * nb, x.sum + m * nb, s.side.data() + m * nb, nullptr, K};
@@ -394,7 +433,12 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
     }
     float* side = s.side.data() + m * nb;
     for (int64_t b = 0; b < nb; ++b) {
-      side[b] = static_cast<float>(p.sum[b]) * (F::kOrder == Order::kK4 ? 1.f : p.dx[b] * F::kSideScale);
+      side[b] = static_cast<float>(p.sum[b]) * p.dx[b] * F::kSideScale;
+    }
+    if constexpr (F::kOrder == Order::kK4) {  // Σx per 32 (|Σx| ≤ 32·127)
+      int16_t* sums = s.sums.data() + m * 2 * nb;
+      for (int64_t b = 0; b < nb; ++b) sums[b] = static_cast<int16_t>(p.sum[b]);
+      p.sums = sums;
     }
     if constexpr (std::is_same_v<F, Q6_K>) {
       int16_t* sums = s.sums.data() + m * 2 * nb;
@@ -427,6 +471,8 @@ void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     case DType::kQ4_1: return dot_format<Q4_1>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kA4_32: return dot_format<A4>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kA8_32: return dot_format<A8>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ5_0: return dot_format<Q5_0>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ5_1: return dot_format<Q5_1>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ4_K: return dot_format<K4<BlockQ4_K>>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ5_K: return dot_format<K4<BlockQ5_K>>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ6_K: return dot_format<Q6_K>(x, M, w, w_rb, n_rows, out, ldo);
