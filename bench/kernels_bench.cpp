@@ -7,6 +7,7 @@
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
 //   gemm_cold/<isa>/<dtype>/16xKxN  a 16-row GEMM on weights read from DRAM (a short prompt's prefill)
+//   gemm_prepacked/<isa>/f32/MxKxN  gemm/'s f32 rows on weights packed once (as encoders hold them)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
 // Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
@@ -170,6 +171,23 @@ void gemm(benchmark::State& st, k::Isa isa, DType t, int64_t M, int64_t K, int64
   }
 }
 
+// f32 weights packed once, as encoders hold them (kernels::pack_gemm_panels at load): the GEMM alone,
+// without the per-call weight packing that the gemm/ rows (and OpenBLAS) pay.
+void gemm_prepacked(benchmark::State& st, k::Isa isa, int64_t M, int64_t K, int64_t N) {
+  if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
+  Weights w = make_weights(DType::kF32, N, K, 0);
+  k::TensorView view = w.view(0);
+  const auto panels = k::pack_gemm_panels(view);
+  view.gemm_panels = panels.data();
+  const std::vector<float> x = randn(M * K, 2);
+  std::vector<float> y(M * N);
+  for (auto _ : st) {
+    k::matmul(x.data(), M, view, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * M * N * K * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
 void gemm_openblas(benchmark::State& st, int64_t M, int64_t K, int64_t N) {
   openblas_set_num_threads(nlm::core::n_threads());
   const std::vector<float> x = randn(M * K, 2), w = randn(N * K, 1);
@@ -222,6 +240,11 @@ int main(int argc, char** argv) {
         const std::string name = "gemm/" + std::string(k::isa_name(isa)) + "/" +
                                  std::string(nlm::core::dtype_info(t).name) + "/" + shape;
         benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, s.M, s.K, s.N, false)->UseRealTime();
+      }
+      if (isa != k::Isa::kPortable) {
+        benchmark::RegisterBenchmark(("gemm_prepacked/" + std::string(k::isa_name(isa)) + "/f32/" + shape).c_str(),
+                                     gemm_prepacked, isa, s.M, s.K, s.N)
+            ->UseRealTime();
       }
     }
   }

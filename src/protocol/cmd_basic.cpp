@@ -23,7 +23,8 @@ core::Result<Json> cmd_status(CommandContext& ctx) {
   out["cpu"] = {{"brand", cpu.brand}, {"cores", cpu.logical_cores}, {"features", cpu.names()}};
   out["kernel_isa"] = std::string(kernels::isa_name(kernels::active_isa()));
   out["memory"] = {{"rss_bytes", mem.rss_bytes}, {"peak_rss_bytes", mem.peak_rss_bytes}};
-  out["requests_in_flight"] = ctx.server.requests_in_flight();
+  out["requests_in_flight"] = ctx.server.requests_in_flight();  // running + queued
+  out["requests_queued"] = ctx.server.requests_queued();
   out["models"] = ctx.engine.loaded_models_json();
   const auto kv = runtime::kv_cache_usage();  // KV caches of generations in flight
   out["kv_cache"] = {{"bytes", kv.bytes}, {"caches", kv.caches}, {"peak_bytes", kv.peak_bytes}};

@@ -51,6 +51,12 @@ int Server::requests_in_flight() const {
   return running_ + static_cast<int>(queue_.size());
 }
 
+int Server::requests_queued() const {
+  auto* self = const_cast<Server*>(this);
+  std::lock_guard<std::mutex> lock(self->mu_);
+  return static_cast<int>(queue_.size());
+}
+
 void Server::install_signal_handlers() {
   if (g_wake_pipe[0] < 0) {
     if (::pipe(g_wake_pipe) == 0) {

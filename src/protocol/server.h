@@ -32,7 +32,8 @@ class Server {
   bool cancel(const Json& target);  // true when a request with that id was in flight or queued
   const ServerOptions& options() const { return options_; }
   double uptime_s() const;
-  int requests_in_flight() const;
+  int requests_in_flight() const;  // running + queued
+  int requests_queued() const;
   LineWriter& writer() { return writer_; }
 
  private:

@@ -164,8 +164,17 @@ TEST(ServeConcurrency, PingIsNotDelayedBySlowRequests) {
 
 TEST(ServeConcurrency, OverloadedWhenTheQueueIsFull) {
   Subprocess p(serve_argv({"--debug-commands", "--max-concurrent", "1", "--max-queued", "1"}));
-  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 400}, {"id", 1}}));
-  std::this_thread::sleep_for(100ms);  // let the worker take #1 so #2 waits in the queue
+  ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 800}, {"id", 1}}));
+  // Wait until the worker has taken #1 (status runs on the reader thread), so #2 waits in the queue. A
+  // fixed pause was not enough for a sanitized build on a busy machine.
+  for (int tries = 0;; ++tries) {
+    ASSERT_LT(tries, 500) << "request 1 never left the queue";
+    ASSERT_TRUE(p.send({{"command", "status"}}));
+    auto st = p.read_json();
+    ASSERT_TRUE(st);
+    if ((*st)["requests_in_flight"] == 1 && (*st)["requests_queued"] == 0) break;
+    std::this_thread::sleep_for(2ms);
+  }
   ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 10}, {"id", 2}}));
   ASSERT_TRUE(p.send({{"command", "sleep"}, {"ms", 10}, {"id", 3}}));
   auto over = p.read_json();

@@ -8,9 +8,10 @@
 //   lane j; they are converted and scaled as they are (d_w·d_x repeated over the lane), so nothing is
 //   reduced horizontally before the row's end.
 // - q8_0 / a8_32: 2 blocks per zmm (one 256-bit half each); q8_0's signed bytes go in as w ^ 0x80 = w + 128.
-// - Signed formats (q8_0: w, q4_0: q − 8): Σ(w + c)·x = Σw·x + c·Σx, so each block's accumulator starts
-//   at −c·Σx (prepared per call, in the block's first dword).
-// - Affine formats (q4_1, a4_32, a8_32: w = s·u + o): u goes in unsigned; o·d_x·Σx is summed on the side.
+// - Signed formats (q8_0: w, q4_0: q − 8, q5_0: q − 16) go in as w + c: Σw·x = Σ(w + c)·x − c·Σx, and
+//   −c·s·d_x·Σx is one 8-lane FMA per 8 blocks on the side (d_x·Σx prepared per call). Starting each
+//   block's accumulator from a prepared −c·Σx vector was no faster (one more load per 4 blocks).
+// - Affine formats (q4_1, q5_1, a4_32, a8_32: w = s·u + o): u goes in unsigned; o·d_x·Σx on the side.
 // - q4_K / q5_K: a super-block's 128 bytes of nibbles as 2 zmm, each holding sub-blocks (4p, 4p+2) in its
 //   low nibbles and (4p+1, 4p+3) in its high ones; activations prepared in that order. maddubs makes
 //   int16 pair sums, VPDPWSSD multiplies them by the sub-block scales (int16 words from one byte shuffle)
@@ -20,9 +21,9 @@
 //   two bits moved to bits 4–5 by one variable shift per vector, q = 0..63 unsigned; the scales (one per
 //   16 values) by VPDPWSSD; the −32 as −32·Σ sc_j·Σx_j over the 16 sub-blocks (per-16 activation sums
 //   prepared per call).
-// q5_0 / q5_1: the q4_0 / q4_1 path with the fifth bits added as 16 (add_fifth_bits). q2_K and q3_K run the
-// AVX2 kernels. 32-block rows are consumed 8 blocks at a
-// time; the blocks past the last whole 8 are summed in scalar integers.
+// - q5_0 / q5_1: the q4_0 / q4_1 path with the fifth bits added as 16 (add_fifth_bits).
+// q2_K and q3_K run the AVX2 kernels. 32-block rows are consumed 8 blocks at a time; the blocks past the
+// last whole 8 are summed in integers (tail()).
 #ifdef NLM_AVX512_EMULATE
 #include "kernels/cpu/avx512_emu.h"
 #else
@@ -136,7 +137,7 @@ constexpr Words kQ6Left = shift_words(4, 2), kQ6Right = shift_words(0, 2);
 // The f16 d of 8 q4_0 blocks (18 bytes = 9 words apart) are words 0, 9, .., 63 of the group's first 128
 // bytes: two loads and one two-table word permute. q8_0 (34 bytes = 17 words apart): words 0, 17, 34, 51
 // of the first and of the second four blocks' 128 bytes. Per block with the rest of the kernel, one
-// thread, cache-resident: q4_0 0.43 ns (0.49 with word inserts); q8_0 ? ns (? with inserts).
+// thread, cache-resident: q4_0 0.43 ns (0.49 with word inserts); q8_0 0.73 either way.
 constexpr Words kQ4_0Scales = {{0, 9, 18, 27, 36, 45, 54, 63}}, kQ8_0Scales = {{0, 17, 34, 51}};
 inline __m256 q4_0_scales(const char* group) {
   const __m512i w = _mm512_permutex2var_epi16(vec(group), vec(kQ4_0Scales.v), vec(group + 64));
@@ -287,8 +288,9 @@ struct B32 {
       wv[k] = static_cast<int16_t>(u - kInit);
     }
     const auto* x = reinterpret_cast<const __m128i*>(a.qs + 32 * b);
-    const __m256i p = _mm256_add_epi32(_mm256_madd_epi16(load256(wv), _mm256_cvtepi8_epi16(_mm_loadu_si128(x))),
-                                       _mm256_madd_epi16(load256(wv + 16), _mm256_cvtepi8_epi16(_mm_loadu_si128(x + 1))));
+    const __m256i p0 = _mm256_madd_epi16(load256(wv), _mm256_cvtepi8_epi16(_mm_loadu_si128(x)));
+    const __m256i p1 = _mm256_madd_epi16(load256(wv + 16), _mm256_cvtepi8_epi16(_mm_loadu_si128(x + 1)));
+    const __m256i p = _mm256_add_epi32(p0, p1);
     const float dot = hsum(_mm256_cvtepi32_ps(p));  // |Σ| < 2^24: exact
     const float s = kF16 ? f16(u16(w)) : f32(w);
     const float o = kAffine ? (kF16 ? f16(u16(w + 2)) : f32(w + 4)) : 0.f;
