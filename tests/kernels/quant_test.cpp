@@ -127,6 +127,23 @@ TEST(Quantizers, RoundTripWithinBounds) {
     quantize_row(x.data(), t, n, buf.data());
     dequantize_row(buf.data(), t, n, y.data());
     const double r = 1 + std::ldexp(1.0, -10);  // f16 rounding of a stored scale
+    // Affine K-quants (sub-block scale and min in `scale_levels` steps of the super-block's d and dmin,
+    // values in `levels` steps): the bound for block b with extremes lo, hi.
+    const auto k_affine_bound = [&](int64_t b, double lo, double hi, double levels, double scale_levels) {
+      const float* sb = x.data() + 256 * (b / 8);
+      double max_off = 0, max_need = 0;
+      for (int s = 0; s < 8; ++s) {
+        max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
+      }
+      const double dmin = max_off / scale_levels * r;
+      for (int s = 0; s < 8; ++s) {
+        const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));
+        const double o = -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32));
+        max_need = std::max(max_need, (h + o + dmin) / levels);
+      }
+      const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
+      return ((range + dmin) / levels + max_need / scale_levels * r) / 2 * (1 + 1e-6);
+    };
     for (int64_t b = 0; b < n / 32; ++b) {
       const float* xb = x.data() + 32 * b;
       const double amax = max_abs(xb, 32);
@@ -145,43 +162,16 @@ TEST(Quantizers, RoundTripWithinBounds) {
           case DType::kF16: bound = std::fabs(xb[j]) * std::ldexp(1.0, -11); break;
           case DType::kBF16: bound = std::fabs(xb[j]) * std::ldexp(1.0, -8); break;
           case DType::kQ4_K:
-          case DType::kQ5_K: {
+          case DType::kQ5_K:
             // step ≤ (range + dmin)/L + d with range = max(hi,0) − min(lo,0) of this sub-block, dmin
             // and d the super-block's (≤ max offset/63 and ≤ max step/63, f16 rounded up); L = 15 or 31.
-            const double levels = t == DType::kQ4_K ? 15 : 31;
-            const float* sb = x.data() + 256 * (b / 8);
-            double max_off = 0, max_need = 0;
-            for (int s = 0; s < 8; ++s) {
-              max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
-            }
-            const double dmin = max_off / 63 * r;
-            for (int s = 0; s < 8; ++s) {
-              const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));
-              const double o = -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32));
-              max_need = std::max(max_need, (h + o + dmin) / levels);
-            }
-            const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
-            bound = ((range + dmin) / levels + max_need / 63 * r) / 2 * (1 + 1e-6);
+            bound = k_affine_bound(b, lo, hi, t == DType::kQ4_K ? 15 : 31, 63);
             break;
-          }
-          case DType::kQ2_K: {
+          case DType::kQ2_K:
             // As q4_K with 3 levels, 4-bit scales and mins (/15) over 16-value sub-blocks; this block's
             // 32-value range and the super-block's 32-value extremes bound the 16-value ones from above.
-            const float* sb = x.data() + 256 * (b / 8);
-            double max_off = 0, max_need = 0;
-            for (int s = 0; s < 8; ++s) {
-              max_off = std::max(max_off, -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32)));
-            }
-            const double dmin = max_off / 15 * r;
-            for (int s = 0; s < 8; ++s) {
-              const double h = std::max(0.0, (double)*std::max_element(sb + 32 * s, sb + 32 * s + 32));
-              const double o = -std::min(0.0, (double)*std::min_element(sb + 32 * s, sb + 32 * s + 32));
-              max_need = std::max(max_need, (h + o + dmin) / 3);
-            }
-            const double range = std::max(hi, 0.0) - std::min(lo, 0.0);
-            bound = ((range + dmin) / 3 + max_need / 15 * r) / 2 * (1 + 1e-6);
+            bound = k_affine_bound(b, lo, hi, 3, 15);
             break;
-          }
           case DType::kQ3_K: {
             // step = d·sc with |step − s| ≤ d/2, s = xm/−4 per 16: rounding ≤ |step|/2, clamping at −4 or
             // 3 adds at most 4·d/2 + |step|/2: error ≤ |s| + 3·d.
