@@ -15,9 +15,8 @@
 //   zero and add o·d_a·Σa per block with one more FMA. q5_0 / q5_1 / q5_K go the same way with their 5-bit
 //   values (q5_0 as w + 128 = u + 112, like q4_0); q6_K (w = d·sc·(u − 32), one scale per 16) as w + 128,
 //   with each block's two 16-value halves accumulated and scaled apart (kHalves), each starting at
-//   −128·Σa over its 16 activations. These four are unpacked per row into a 16 × 32-byte tile (vector
-//   code; edge panels: quant::unpack32_outline) and then packed by the same gathers; the others are
-//   gathered straight from the blocks.
+//   −128·Σa over its 16 activations. These four are unpacked per row by vector code (unpacked_u), into a
+//   16 × 32-byte tile that the same gathers pack; the others are gathered straight from the blocks.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -35,7 +34,6 @@
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
-#include "kernels/quant/unpack.h"
 
 // GCC 12 reports its own _mm512_undefined_ps() inside _mm512_cvtepi32_ps as maybe-uninitialized.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -188,16 +186,58 @@ inline float f16(uint16_t h) { return _cvtsh_ss(h); }
 // Bytes before a 32-block's values (q8_0, q4_0: f16 d; q4_1: d, m; a4_32 / a8_32: f32 s, b).
 constexpr int64_t value_offset(DType t) { return mlx_affine(t) ? 8 : t == DType::kQ4_1 ? 4 : 2; }
 
+// Block b of one q5_0 / q5_1 / q5_K / q6_K row as its 32 packed bytes (w + 128; q5_1 / q5_K: u itself).
+inline __m256i unpacked_u(DType t, const char* row, int64_t b) {
+  const int64_t bb = core::dtype_info(t).block_bytes;
+  const __m256i low4 = _mm256_set1_epi8(15);
+  const auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
+  if (t == DType::kQ6_K) {  // 32-value group s = 4h + c: ql >> 4·(c / 2), qh bits 2c, 2c + 1; stored u + 96
+    const auto& blk = *reinterpret_cast<const quant::BlockQ6_K*>(row + b / 8 * bb);
+    const int s = static_cast<int>(b % 8), h = s / 4, c = s % 4;
+    __m256i l = load(blk.ql + 64 * h + 32 * (c % 2));
+    if (c >= 2) l = _mm256_srli_epi16(l, 4);
+    const __m256i q =
+        _mm256_and_si256(_mm256_srl_epi16(load(blk.qh + 32 * h), _mm_cvtsi32_si128(2 * c)), _mm256_set1_epi8(3));
+    return _mm256_add_epi8(_mm256_or_si256(_mm256_and_si256(l, low4), _mm256_slli_epi16(q, 4)),
+                           _mm256_set1_epi8(96));
+  }
+  if (t == DType::kQ5_K) {  // sub-block b % 8: nibbles of qs[32·(b % 8 / 2) ..], bit b % 8 of qh[l]
+    const auto& blk = *reinterpret_cast<const quant::BlockQ5_K*>(row + b / 8 * bb);
+    __m256i q = load(blk.qs + 32 * (b % 8 / 2));
+    if (b % 2) q = _mm256_srli_epi16(q, 4);
+    const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(load(blk.qh), _mm_cvtsi32_si128(static_cast<int>(b % 8))),
+                                         _mm256_set1_epi8(1));
+    return _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_slli_epi16(bit, 4));
+  }
+  // q5_0 / q5_1: value k < 16 in the low nibble of qs[k], k ≥ 16 in the high one; bit k of qh as 16.
+  const char* blk = row + b * bb;
+  const int64_t qh_at = t == DType::kQ5_0 ? 2 : 4;
+  const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + qh_at + 4));
+  const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), low4);
+  uint32_t h;
+  std::memcpy(&h, blk + qh_at, 4);
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
+  const __m256i hv = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(h)), pick), bit);
+  const __m256i u = _mm256_or_si256(nib, _mm256_and_si256(_mm256_cmpeq_epi8(hv, bit), _mm256_set1_epi8(16)));
+  return t == DType::kQ5_0 ? _mm256_add_epi8(u, _mm256_set1_epi8(112)) : u;  // q5_0: w + 128 = u + 112
+}
+
+// The scale and offset slots of block b of a q5_* / q6_K row (q6_K: its two 16-value halves' scales).
+inline void unpacked_scales(DType t, const char* row, int64_t b, float* s, float* o) {
+  if (t != DType::kQ6_K) return block_affine<f16>(t, row, b, b + 1, s, o, 1);
+  const auto& blk = *reinterpret_cast<const quant::BlockQ6_K*>(row + b / 8 * core::dtype_info(t).block_bytes);
+  const int g = static_cast<int>(b % 8), i = 8 * (g / 4) + 2 * (g % 4);
+  *s = f16(blk.d) * blk.scales[i];
+  *o = f16(blk.d) * blk.scales[i + 1];
+}
+
 // Block b (of 32) of one weight row as 32 unsigned bytes (as packed), its scale and offset.
 void decode_block(DType t, const char* row, int64_t b, uint8_t* u, float* s, float* o) {
-  if (unpacked_first(t)) {  // q5_*, q6_K: the signed values of quant::unpack32 (offset types: u itself)
-    quant::Unpacked32 up;
-    quant::unpack32_outline(t, row, b, &up);
-    const int bias = has_offset(t) ? 0 : 128;
-    for (int k = 0; k < 32; ++k) u[k] = static_cast<uint8_t>(up.q[k] + bias);
-    *s = up.s[0];
-    *o = t == DType::kQ6_K ? up.s[1] : up.m[0];  // q6_K: the second half's scale in the offset slot
-    return;
+  if (unpacked_first(t)) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(u), unpacked_u(t, row, b));
+    return unpacked_scales(t, row, b, s, o);
   }
   block_affine<f16>(t, row, b, b + 1, s, o, 1);
   if (t == DType::kQ4_K) {  // sub-blocks 2j and 2j + 1: the low and high nibbles of qs[32j .. 32j + 32)
@@ -276,44 +316,6 @@ void pack_i8_panel16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
   }
 }
 
-// Block b of one q5_0 / q5_1 / q5_K / q6_K row as its 32 packed bytes (decode_block's u, by vector code).
-inline __m256i unpacked_u(DType t, const char* row, int64_t b) {
-  const int64_t bb = core::dtype_info(t).block_bytes;
-  const __m256i low4 = _mm256_set1_epi8(15);
-  const auto load = [](const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); };
-  if (t == DType::kQ6_K) {  // 32-value group s = 4h + c: ql >> 4·(c / 2), qh bits 2c, 2c + 1; stored u + 96
-    const auto& blk = *reinterpret_cast<const quant::BlockQ6_K*>(row + b / 8 * bb);
-    const int s = static_cast<int>(b % 8), h = s / 4, c = s % 4;
-    __m256i l = load(blk.ql + 64 * h + 32 * (c % 2));
-    if (c >= 2) l = _mm256_srli_epi16(l, 4);
-    const __m256i q =
-        _mm256_and_si256(_mm256_srl_epi16(load(blk.qh + 32 * h), _mm_cvtsi32_si128(2 * c)), _mm256_set1_epi8(3));
-    return _mm256_add_epi8(_mm256_or_si256(_mm256_and_si256(l, low4), _mm256_slli_epi16(q, 4)),
-                           _mm256_set1_epi8(96));
-  }
-  if (t == DType::kQ5_K) {  // sub-block b % 8: nibbles of qs[32·(b % 8 / 2) ..], bit b % 8 of qh[l]
-    const auto& blk = *reinterpret_cast<const quant::BlockQ5_K*>(row + b / 8 * bb);
-    __m256i q = load(blk.qs + 32 * (b % 8 / 2));
-    if (b % 2) q = _mm256_srli_epi16(q, 4);
-    const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(load(blk.qh), _mm_cvtsi32_si128(static_cast<int>(b % 8))),
-                                         _mm256_set1_epi8(1));
-    return _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_slli_epi16(bit, 4));
-  }
-  // q5_0 / q5_1: value k < 16 in the low nibble of qs[k], k ≥ 16 in the high one; bit k of qh as 16.
-  const char* blk = row + b * bb;
-  const int64_t qh_at = t == DType::kQ5_0 ? 2 : 4;
-  const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + qh_at + 4));
-  const __m256i nib = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs), low4);
-  uint32_t h;
-  std::memcpy(&h, blk + qh_at, 4);
-  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201ull));
-  const __m256i hv = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(h)), pick), bit);
-  const __m256i u = _mm256_or_si256(nib, _mm256_and_si256(_mm256_cmpeq_epi8(hv, bit), _mm256_set1_epi8(16)));
-  return t == DType::kQ5_0 ? _mm256_add_epi8(u, _mm256_set1_epi8(112)) : u;  // q5_0: w + 128 = u + 112
-}
-
 // 16 full q5_* / q6_K rows as nb packed blocks: each row's block unpacked into a 16 × 32-byte tile, then
 // the tile transposed by 8 dword gathers, as pack_i8_panel16 does from the blocks themselves.
 void pack_unpacked16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* out) {
@@ -327,14 +329,7 @@ void pack_unpacked16(DType t, const char* w, int64_t w_rb, int64_t nb, uint8_t* 
     for (int r = 0; r < kNR; ++r) {
       const char* row = w + r * w_rb;
       _mm256_store_si256(reinterpret_cast<__m256i*>(tile + 32 * r), unpacked_u(t, row, b));
-      if (t == DType::kQ6_K) {  // the two halves' scales: s and the offset slot
-        const auto& blk = *reinterpret_cast<const quant::BlockQ6_K*>(row + b / 8 * core::dtype_info(t).block_bytes);
-        const int g = static_cast<int>(b % 8), i = 8 * (g / 4) + 2 * (g % 4);
-        so[r] = f16(blk.d) * blk.scales[i];
-        so[kNR + r] = f16(blk.d) * blk.scales[i + 1];
-      } else {
-        block_affine<f16>(t, row, b, b + 1, so + r, so + kNR + r, 1);
-      }
+      unpacked_scales(t, row, b, so + r, so + kNR + r);
     }
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) _mm512_storeu_si512(o + 64 * j, _mm512_i32gather_epi32(rows, tile + 4 * j, 1));

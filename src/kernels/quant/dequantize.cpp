@@ -5,7 +5,6 @@
 #include "core/f16.h"
 #include "core/status.h"
 #include "kernels/quant/quant.h"
-#include "kernels/quant/unpack.h"
 
 namespace nlm::kernels::quant {
 namespace {
@@ -195,7 +194,5 @@ void dequantize(const void* src, core::DType t, int64_t n, float* dst) {
   }
   NLM_CHECK_MSG(false, "[kernels] dequantize: not a weight dtype");
 }
-
-void unpack32_outline(core::DType t, const void* row, int64_t b, Unpacked32* u) { unpack32(t, row, b, u); }
 
 }  // namespace nlm::kernels::quant

@@ -149,8 +149,4 @@ inline void unpack32(core::DType t, const void* row, int64_t b, Unpacked32* u) {
   }
 }
 
-// unpack32 compiled once with the portable flags (dequantize.cpp), for the ISA files: an inline function
-// emitted by a file built with AVX-512 flags could be the copy the linker keeps for every caller.
-void unpack32_outline(core::DType t, const void* row, int64_t b, Unpacked32* u);
-
 }  // namespace nlm::kernels::quant
