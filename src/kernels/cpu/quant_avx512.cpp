@@ -313,7 +313,6 @@ struct K4 {
   static constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kK4;
-  static constexpr float kSideScale = 1.f;
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
     const auto& b = *reinterpret_cast<const Block*>(w);
@@ -359,7 +358,6 @@ struct K4 {
 struct Q6_K {
   static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kAsIs;
-  static constexpr float kSideScale = 1.f;
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256&) {
     const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
@@ -418,11 +416,12 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
   const int64_t K = x.K, nb = K / 32, ng = K / 256;
   s.rows.resize(static_cast<size_t>(M));
   if constexpr (F::kOrder != Order::kAsIs) s.qs.resize(static_cast<size_t>(M * K));
-  s.side.resize(static_cast<size_t>(M * nb));
+  constexpr bool kSide = F::kOrder != Order::kK4 && !std::is_same_v<F, Q6_K>;  // the 32-block formats' side term
+  if constexpr (kSide) s.side.resize(static_cast<size_t>(M * nb));
   if constexpr (std::is_same_v<F, Q6_K> || F::kOrder == Order::kK4) s.sums.resize(static_cast<size_t>(M * 2 * nb));
   for (int64_t m = 0; m < M; ++m) {
     Prepared& p = s.rows[m];
-    p = Prepared{x.qs + m * K, x.d + m * nb, x.sum + m * nb, s.side.data() + m * nb, nullptr, K};
+    p = Prepared{x.qs + m * K, x.d + m * nb, x.sum + m * nb, kSide ? s.side.data() + m * nb : nullptr, nullptr, K};
     if constexpr (F::kOrder != Order::kAsIs) {
       int8_t* q = s.qs.data() + m * K;
       if constexpr (F::kOrder == Order::kQuad) {
@@ -433,9 +432,9 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
       std::memcpy(q + 256 * ng, p.qs + 256 * ng, static_cast<size_t>(K - 256 * ng));  // tails as they are
       p.qs = q;
     }
-    float* side = s.side.data() + m * nb;
-    for (int64_t b = 0; b < nb; ++b) {
-      side[b] = static_cast<float>(p.sum[b]) * p.dx[b] * F::kSideScale;
+    if constexpr (kSide) {
+      float* side = s.side.data() + m * nb;
+      for (int64_t b = 0; b < nb; ++b) side[b] = static_cast<float>(p.sum[b]) * p.dx[b] * F::kSideScale;
     }
     if constexpr (F::kOrder == Order::kK4) {  // Σx per 32 (|Σx| ≤ 32·127)
       int16_t* sums = s.sums.data() + m * 2 * nb;
