@@ -269,10 +269,12 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, 16, 2048, 5632, true)->UseRealTime();
     }
   }
-  // One ~128-token chunk through a MiniLM-L6-shaped layer (q/k/v/o, up, down): the shapes a single
-  // embedding request runs, where packing and threading overheads weigh most.
-  const struct { int64_t M, K, N; } chunk_shapes[] = {{128, 384, 384}, {128, 384, 1536}, {128, 1536, 384}};
-  for (auto s : chunk_shapes) {
+  // f32 alone: one ~128-token chunk through a MiniLM-L6-shaped layer (q/k/v/o, up, down), the shapes a
+  // single embedding request runs, where packing and threading overheads weigh most; and the batch's
+  // FFN-down product at mpnet's width (K = 3072: several k-blocks, so C is accumulated across them).
+  const struct { int64_t M, K, N; } f32_shapes[] = {
+      {128, 384, 384}, {128, 384, 1536}, {128, 1536, 384}, {2048, 3072, 768}};
+  for (auto s : f32_shapes) {
     const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
     benchmark::RegisterBenchmark(("gemm/openblas/f32/" + shape).c_str(), gemm_openblas, s.M, s.K, s.N)->UseRealTime();
     for (k::Isa isa : k::supported_isas()) {

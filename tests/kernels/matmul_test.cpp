@@ -141,17 +141,18 @@ TEST(Matmul, GemmWithPackedPanelsEveryDtype) {
   uint64_t seed = 150;
   for (DType t : kAll) {
     const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
-    const int64_t K = (450 + be - 1) / be * be;  // more than one k-block (384) of the packed A
+    const int64_t K = (834 + be - 1) / be * be;  // more than one k-block (768) of the packed A
     for (int64_t M : {16, 48, 67}) check_matmul(t, M, 37, K, M == 48, seed++, /*packed=*/true);
   }
 }
 
 // Full 6-row panels of A packed by different tasks, over several k-blocks: no panel may write into a
-// neighbour's rows (M = 48: 8 full panels; K = 450 and 900: two and three k-blocks of 384).
+// neighbour's rows (M = 48: 8 full panels; K = 834 and 1700: two and three k-blocks of 768). M = 130
+// and 246: 22 and 41 panels, over the GEMM's m-chunks of 20 panels (C accumulated across k-blocks in each).
 TEST(Matmul, GemmFullPanelsOverSeveralTasksAndKBlocks) {
-  for (int64_t M : {48, 96, 102}) {
-    check_matmul(DType::kF32, M, 40, 450, false, 170 + M);
-    check_matmul(DType::kF32, M, 40, 900, true, 171 + M, /*packed=*/true);
+  for (int64_t M : {48, 96, 102, 130, 246}) {
+    check_matmul(DType::kF32, M, 40, 834, false, 170 + M);
+    check_matmul(DType::kF32, M, 40, 1700, true, 171 + M, /*packed=*/true);
   }
 }
 
@@ -167,7 +168,7 @@ TEST(Matmul, FloatOddK) {
 
 TEST(Matmul, LargeShapes) {
   const int64_t M = large(263, 37), N = large(519, 71);
-  check_matmul(DType::kF32, M, N, 384 + 7, true, 300);
+  check_matmul(DType::kF32, M, N, 768 + 7, true, 300);  // two k-blocks, several m-chunks
   check_matmul(DType::kQ8_0, 3, N, 1024, false, 301);
   check_matmul(DType::kQ4_K, 2, N, 1024, false, 302);
   check_matmul(DType::kF16, 41, N, 256 + 7, false, 303);  // the f32 GEMM on decoded panels

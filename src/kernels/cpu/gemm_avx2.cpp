@@ -15,7 +15,7 @@ namespace nlm::kernels::cpu::avx2 {
 namespace {
 
 constexpr int kMR = 6, kNR = 16;
-constexpr int64_t kKC = 384;
+constexpr int64_t kKC = kPackKC;  // 768: one k-block for K ≤ 768 (gemm_blocked.h)
 
 // One m-panel of A: rows [0, mr) of `a` (rows past mr are zero), k in [0, kc), as [kc][6]. Full
 // panels transpose 8 k at a time and store exactly 6 floats per k (4 + 2: panels are packed by

@@ -27,7 +27,7 @@ struct ActRows {
 //  - A (activations, M × K): k-blocks of kPackKC; within the block at k0 (kc = min(kPackKC, K − k0)),
 //    m-panels of kPackMR rows, each [kc][kPackMR], at k0·Mp + q·kPackMR·kc (Mp = M rounded up to
 //    kPackMR; rows past M zero).
-inline constexpr int64_t kPackMR = 6, kPackNR = 16, kPackKC = 384;
+inline constexpr int64_t kPackMR = 6, kPackNR = 16, kPackKC = 768;
 
 struct IsaKernels {
   Isa isa;
