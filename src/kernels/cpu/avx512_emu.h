@@ -214,6 +214,9 @@ inline V emu_map2(V a, V b, F f) {
   for (int64_t& x : r) x = a;
   return emu_vec<__m512i>(r);
 }
+[[gnu::noinline]] inline __m512i _mm512_broadcastq_epi64(__m128i a) {
+  return _mm512_set1_epi64(_mm_cvtsi128_si64(a));
+}
 [[gnu::noinline]] inline __m512i _mm512_or_si512(__m512i a, __m512i b) {
   return emu_map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x | y; });
 }
