@@ -46,14 +46,12 @@ double Server::uptime_s() const {
 }
 
 int Server::requests_in_flight() const {
-  auto* self = const_cast<Server*>(this);
-  std::lock_guard<std::mutex> lock(self->mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return running_ + static_cast<int>(queue_.size());
 }
 
 int Server::requests_queued() const {
-  auto* self = const_cast<Server*>(this);
-  std::lock_guard<std::mutex> lock(self->mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(queue_.size());
 }
 

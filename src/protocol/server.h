@@ -59,7 +59,7 @@ class Server {
   LineWriter writer_;
   std::chrono::steady_clock::time_point start_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;  // const readers (status counts) lock it too
   std::condition_variable cv_;
   std::deque<Job> queue_;
   std::multimap<std::string, std::shared_ptr<CancelFlag>> live_;  // id (dumped) → flag

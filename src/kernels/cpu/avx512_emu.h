@@ -242,39 +242,39 @@ inline __m512i emu_words(__m512i a, __m512i b, F f) {
 [[gnu::noinline]] inline __m512i _mm512_srlv_epi16(__m512i a, __m512i n) {
   return emu_words(a, n, [](uint16_t x, uint16_t c) { return c > 15 ? 0 : x >> c; });
 }
+// The permutes: element i of the result = table[idx[i] % n] (index and element of the same width I / T).
+template <typename T, typename I, typename V>
+inline V emu_permute(__m512i idx, const T* table, unsigned n) {
+  I ix[64 / sizeof(T)];
+  T r[64 / sizeof(T)];
+  emu_lanes(idx, ix);
+  for (size_t j = 0; j < 64 / sizeof(T); ++j) r[j] = table[ix[j] % n];
+  return emu_vec<V>(r);
+}
 // VPERMW: word i = a[idx[i] % 32]; VPERMT2W: word i = (idx[i] & 32 ? b : a)[idx[i] % 32].
 [[gnu::noinline]] inline __m512i _mm512_permutexvar_epi16(__m512i idx, __m512i a) {
-  uint16_t x[32], r[32];
+  uint16_t x[32];
   emu_lanes(a, x);
-  emu_lanes(idx, r);
-  for (uint16_t& v : r) v = x[v % 32];
-  return emu_vec<__m512i>(r);
+  return emu_permute<uint16_t, uint16_t, __m512i>(idx, x, 32);
 }
 [[gnu::noinline]] inline __m512i _mm512_permutex2var_epi16(__m512i a, __m512i idx, __m512i b) {
-  uint16_t x[64], r[32];
+  uint16_t x[64];
   emu_lanes(a, x);
   emu_lanes(b, x + 32);
-  emu_lanes(idx, r);
-  for (uint16_t& v : r) v = x[v % 64];
-  return emu_vec<__m512i>(r);
+  return emu_permute<uint16_t, uint16_t, __m512i>(idx, x, 64);
 }
 // VPERMD: lane i = a[idx[i] % 16].
 [[gnu::noinline]] inline __m512i _mm512_permutexvar_epi32(__m512i idx, __m512i a) {
-  uint32_t x[16], r[16];
+  uint32_t x[16];
   emu_lanes(a, x);
-  emu_lanes(idx, r);
-  for (uint32_t& v : r) v = x[v % 16];
-  return emu_vec<__m512i>(r);
+  return emu_permute<uint32_t, uint32_t, __m512i>(idx, x, 16);
 }
 [[gnu::noinline]] inline __m512 _mm512_broadcastss_ps(__m128 a) { return _mm512_set1_ps(_mm_cvtss_f32(a)); }
 // VPERMPS: lane i = a[idx[i] % 16].
 [[gnu::noinline]] inline __m512 _mm512_permutexvar_ps(__m512i idx, __m512 a) {
-  float x[16], r[16];
-  uint32_t i[16];
+  float x[16];
   emu_lanes(a, x);
-  emu_lanes(idx, i);
-  for (int j = 0; j < 16; ++j) r[j] = x[i[j] % 16];
-  return emu_vec<__m512>(r);
+  return emu_permute<float, uint32_t, __m512>(idx, x, 16);
 }
 // VPSHUFB: within each 128-bit lane, byte i = index bit 7 ? 0 : a[lane + (index & 15)].
 [[gnu::noinline]] inline __m512i _mm512_shuffle_epi8(__m512i a, __m512i b) {
