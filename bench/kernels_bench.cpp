@@ -10,6 +10,8 @@
 //   gemm_prepacked/<isa>/f32/MxKxN  gemm/'s f32 rows on weights packed once (as encoders hold them)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
+//   attention_decode/<isa>/h32kv4d64/N  one decode step's attention over N cached positions (TinyLlama's
+//                                heads), GB/s of K and V read, caches rotated past the L3
 // Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -216,6 +218,36 @@ void gemv(benchmark::State& st, k::Isa isa, DType t, int64_t K, int64_t N, bool 
   st.counters["GB/s"] = benchmark::Counter(bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// One decode step's attention for one layer of TinyLlama's shape (32 query heads sharing 4 kv heads, head
+// dim 64) over `n_kv` cached positions, the cache f32 [kv head][position][64] as the decoder keeps it. The
+// layers' caches are rotated through copies that exceed the L3 (a decode step reads every layer's cache
+// once). GB/s: K and V bytes read per step.
+void attention_decode(benchmark::State& st, k::Isa isa, int64_t n_kv) {
+  if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
+  constexpr int kHeads = 32, kKvHeads = 4, kDim = 64;
+  const int64_t cache = n_kv * kKvHeads * kDim, copies = std::max<int64_t>(2, (int64_t{96} << 20) / (8 * cache));
+  const std::vector<float> one = randn(cache, 3), q = randn(kHeads * kDim, 4);
+  std::vector<std::vector<float>> kv(static_cast<size_t>(2 * copies), one);
+  std::vector<float> out(kHeads * kDim);
+  k::AttentionParams p;
+  p.n_q = 1;
+  p.n_kv = n_kv;
+  p.n_heads = kHeads;
+  p.n_kv_heads = kKvHeads;
+  p.head_dim = kDim;
+  p.causal = true;
+  p.q_pos0 = n_kv - 1;
+  p.ld_kv = kDim;
+  p.kv_head_stride = n_kv * kDim;
+  size_t i = 0;
+  for (auto _ : st) {
+    k::attention(q.data(), kv[2 * i].data(), kv[2 * i + 1].data(), out.data(), p);
+    i = (i + 1) % static_cast<size_t>(copies);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["GB/s"] = benchmark::Counter(8.0 * cache * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -281,6 +313,13 @@ int main(int argc, char** argv) {
       if (isa == k::Isa::kPortable) continue;
       benchmark::RegisterBenchmark(("gemm/" + std::string(k::isa_name(isa)) + "/f32/" + shape).c_str(), gemm, isa,
                                    DType::kF32, s.M, s.K, s.N, false)->UseRealTime();
+    }
+  }
+  for (k::Isa isa : k::supported_isas()) {
+    for (int64_t n_kv : {512, 2048}) {
+      benchmark::RegisterBenchmark(
+          ("attention_decode/" + std::string(k::isa_name(isa)) + "/h32kv4d64/" + std::to_string(n_kv)).c_str(),
+          attention_decode, isa, n_kv)->UseRealTime();
     }
   }
   std::printf("kernels: isa %s, %d threads\n", std::string(k::isa_description()).c_str(), nlm::core::n_threads());

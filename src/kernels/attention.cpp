@@ -1,8 +1,10 @@
 // Attention, one (query head, query block) per task. A block of several queries runs as two small
 // GEMMs through the ISA's f32 GEMM kernel — S = Q Kᵀ over the union of the rows' visible key ranges,
 // then per-row masking, softcap, bias and softmax, then O = P V (against a transposed copy of V) — so
-// the keys and values are read once per block, not once per query. A block of one query (decode)
-// takes the row path: dot products over the visible range and a weighted sum of v rows (axpy).
+// the keys and values are read once per block, not once per query. A block of fewer than 4 queries
+// (decode) takes the row path: per query, the query heads that share a kv head together (GQA), their
+// scores by one dot_heads call and their outputs by one weighted sum of v rows (mix_rows), so each k and
+// v row is read once per group of heads, not once per head.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,9 +21,10 @@ namespace {
 constexpr int64_t kQueryBlock = 16;   // rows per task on the row path
 constexpr int64_t kGemmBlock = 64;    // rows per task on the GEMM path
 constexpr int64_t kBlockMinRows = 4;  // fewer queries than this take the row path
+constexpr int kMaxRowHeads = 16;     // query heads per row-path task
 
 struct Dims {
-  int64_t D, Tq, Tk, ldq, ldkv, ldo;
+  int64_t D, Tq, Tk, ldq, ldkv, ldo, hs;  // hs: floats between kv heads
   int group;
   float scale;
 };
@@ -48,22 +51,36 @@ float to_logits(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims&
   return mx;
 }
 
-// One query row of one head: o = softmax(s) · v over keys [lo, hi).
-void attend_row(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, const float* qi,
-                const float* k, const float* v, const float* bias_row, int64_t lo, int64_t hi, float* s,
-                float* o) {
+// Query row i of the hg heads h0 .. h0 + hg − 1, which share kv head hk, over keys [lo, hi): the scores of
+// all hg heads by dot_heads (each k row is read once for them all), a softmax per head (rows
+// normalized), then o = P · v by mix_rows (each v row read once). s holds hg·(hi − lo) floats.
+void attend_rows(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, int h0, int hg, int64_t i,
+                 int64_t lo, int64_t hi, const float* q, const float* k, const float* v, float* out, float* s) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  // All scores at once: the ISA's dot-rows kernel shares each q load across 4 keys.
-  kt.dot_float(core::DType::kF32, qi, 0, 1, reinterpret_cast<const char*>(k + lo * d.ldkv), d.ldkv * 4, hi - lo,
-               d.D, s, 0);
-  const float mx = to_logits(kt, p, d, bias_row, lo, hi, lo, hi, s);
-  std::fill(o, o + d.D, 0.f);
-  if (mx == neg_inf) return;
-  const float sum = kt.exp_sub_sum(s, mx, hi - lo);
-  for (int64_t j = lo; j < hi; ++j) {
-    if (s[j - lo] != 0.f) kt.axpy_f32(s[j - lo], v + j * d.ldkv, o, d.D);
+  const int hk = h0 / d.group;
+  const int64_t n = hi - lo;
+  float* o = out + i * d.ldo + h0 * d.D;
+  if (n <= 0) {
+    std::fill(o, o + hg * d.D, 0.f);
+    return;
   }
-  kt.scale_f32(1.f / sum, o, o, d.D);
+  kt.dot_heads(q + i * d.ldq + h0 * d.D, d.D, hg, k + lo * d.ldkv + hk * d.hs, d.ldkv, n, d.D, s, n);
+  bool dead[kMaxRowHeads] = {};
+  for (int g = 0; g < hg; ++g) {
+    float* row = s + g * n;
+    const float* bias_row = p.bias ? p.bias + ((h0 + g) * d.Tq + i) * d.Tk : nullptr;
+    const float mx = to_logits(kt, p, d, bias_row, lo, hi, lo, hi, row);
+    dead[g] = mx == neg_inf;  // sees no key: zeros
+    if (dead[g]) {
+      std::fill(row, row + n, 0.f);
+      continue;
+    }
+    kt.scale_f32(1.f / kt.exp_sub_sum(row, mx, n), row, row, n);
+  }
+  kt.mix_rows(s, n, hg, v + lo * d.ldkv + hk * d.hs, d.ldkv, n, d.D, o, d.D);
+  for (int g = 0; g < hg; ++g) {
+    if (dead[g]) std::fill(o + g * d.D, o + (g + 1) * d.D, 0.f);
+  }
 }
 
 struct BlockScratch {
@@ -98,7 +115,7 @@ void attend_block(const cpu::IsaKernels& kt, const AttentionParams& p, const Dim
   if (static_cast<int64_t>(b.s.size()) < nq * n) b.s.resize(static_cast<size_t>(nq * n));
   if (static_cast<int64_t>(b.vt.size()) < d.D * n) b.vt.resize(static_cast<size_t>(d.D * n));
   float* s = b.s.data();
-  kt.gemm_f32(q + i0 * d.ldq + h * d.D, d.ldq, k + lo * d.ldkv + hk * d.D, d.ldkv, s, n, nq, n, d.D);
+  kt.gemm_f32(q + i0 * d.ldq + h * d.D, d.ldq, k + lo * d.ldkv + hk * d.hs, d.ldkv, s, n, nq, n, d.D);
   for (int64_t i = i0; i < i1; ++i) {
     float* row = s + (i - i0) * n;
     int64_t l, r;
@@ -113,7 +130,7 @@ void attend_block(const cpu::IsaKernels& kt, const AttentionParams& p, const Dim
     kt.scale_f32(1.f / sum, row, row, n);
   }
   // Vᵀ [D, n] for the GEMM's B[N, K] operand.
-  const float* vh = v + lo * d.ldkv + hk * d.D;
+  const float* vh = v + lo * d.ldkv + hk * d.hs;
   for (int64_t j = 0; j < n; ++j) {
     for (int64_t c = 0; c < d.D; ++c) b.vt[static_cast<size_t>(c * n + j)] = vh[j * d.ldkv + c];
   }
@@ -131,6 +148,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   d.ldq = p.ld_q ? p.ld_q : p.n_heads * d.D;
   d.ldkv = p.ld_kv ? p.ld_kv : p.n_kv_heads * d.D;
   d.ldo = p.ld_o ? p.ld_o : p.n_heads * d.D;
+  d.hs = p.kv_head_stride ? p.kv_head_stride : d.D;
   d.group = p.n_heads / p.n_kv_heads;
   d.scale = p.scale != 0.f ? p.scale : 1.f / std::sqrt(static_cast<float>(d.D));
   if (d.Tq <= 0) return;
@@ -148,24 +166,23 @@ void attention(const float* q, const float* k, const float* v, float* out, const
     });
     return;
   }
+  // Row path: tasks of (kv head, hg of its query heads, query block); hg is the whole group unless that
+  // leaves fewer than 2 tasks per thread.
   const int64_t n_qb = (d.Tq + kQueryBlock - 1) / kQueryBlock;
-  core::parallel_for(p.n_heads * n_qb, [&](int64_t task, int) {
+  int hg = d.group;
+  while (hg % 2 == 0 && (hg > kMaxRowHeads || p.n_kv_heads * (d.group / hg) * n_qb < 2 * core::n_threads())) hg /= 2;
+  if (hg > kMaxRowHeads) hg = 1;  // an odd group of more than kMaxRowHeads
+  const int64_t n_hg = d.group / hg;
+  core::parallel_for(p.n_kv_heads * n_hg * n_qb, [&](int64_t task, int) {
     thread_local std::vector<float> scores;
-    if (static_cast<int64_t>(scores.size()) < d.Tk) scores.resize(d.Tk);
-    const int h = static_cast<int>(task / n_qb);
-    const int64_t i0 = (task % n_qb) * kQueryBlock, i1 = std::min(d.Tq, i0 + kQueryBlock);
-    const int hk = h / d.group;
+    if (static_cast<int64_t>(scores.size()) < hg * d.Tk) scores.resize(static_cast<size_t>(hg * d.Tk));
+    const int64_t qb = task % n_qb, hgi = task / n_qb;
+    const int h0 = static_cast<int>(hgi * hg);  // heads h0 .. h0 + hg − 1 share kv head h0 / group
+    const int64_t i0 = qb * kQueryBlock, i1 = std::min(d.Tq, i0 + kQueryBlock);
     for (int64_t i = i0; i < i1; ++i) {
       int64_t lo, hi;
       key_range(p, d, i, &lo, &hi);
-      float* o = out + i * d.ldo + h * d.D;
-      if (lo >= hi) {
-        std::fill(o, o + d.D, 0.f);
-        continue;
-      }
-      const float* bias_row = p.bias ? p.bias + (h * d.Tq + i) * d.Tk : nullptr;
-      attend_row(kt, p, d, q + i * d.ldq + h * d.D, k + hk * d.D, v + hk * d.D, bias_row, lo, hi,
-                 scores.data(), o);
+      attend_rows(kt, p, d, h0, hg, i, lo, hi, q, k, v, out, scores.data());
     }
   });
 }

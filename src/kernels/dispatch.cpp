@@ -70,7 +70,6 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       NLM_FILL(quantize_act);
       NLM_FILL(gemm_f32);
       NLM_FILL(dot_f32);
-      NLM_FILL(axpy_f32);
       NLM_FILL(scale_f32);
       NLM_FILL(sum_sq);
       NLM_FILL(sum);
@@ -84,6 +83,8 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       NLM_FILL(pack_b);
       NLM_FILL(gemm_packed);
       NLM_FILL(dequantize);
+      NLM_FILL(dot_heads);
+      NLM_FILL(mix_rows);
       if (!k.gemm_int8) {  // may stay null
         k.gemm_int8 = base.gemm_int8;
         k.gemm_int8_dtypes = base.gemm_int8_dtypes;

@@ -153,10 +153,12 @@ struct AttentionParams {
   const uint8_t* key_mask = nullptr;  // [Tk]: 0 = padding, never attended (null = all valid)
   const float* bias = nullptr;        // [Hq, Tq, Tk] additive bias after scale/softcap (MPNet, T5)
   int64_t ld_q = 0, ld_kv = 0, ld_o = 0;  // floats between tokens (0 = dense: H·D)
+  int64_t kv_head_stride = 0;  // floats between kv head h's k (v) and head h + 1's (0 = D: [Tk, Hkv, D])
 };
 
-// q: [Tq, Hq, D]; k, v: [Tk, Hkv, D]; out: [Tq, Hq, D] (must not alias q/k/v). A query that sees no
-// key (all masked) gets zeros.
+// q: [Tq, Hq, D]; k, v: [Tk, Hkv, D] (or, with kv_head_stride and ld_kv, any layout such as a cache's
+// [Hkv, capacity, D]); out: [Tq, Hq, D] (must not alias q/k/v). A query that sees no key (all masked)
+// gets zeros.
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionParams& p);
 
 // ---------------------------------------------------------------------------------------------------

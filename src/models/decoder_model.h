@@ -30,8 +30,9 @@ struct DecoderInfo {
   std::string weight_dtype;             // of the largest matrices: "f32", "f16", "bf16", ...
 };
 
-// One sequence's attention cache: per layer, K and V as [capacity, num_key_value_heads, head_dim] f32.
-// Owned by runtime::KvCache; positions [0, n_past) are filled.
+// One sequence's attention cache: per layer, K and V as [num_key_value_heads, capacity, head_dim] f32
+// (each kv head's positions contiguous, so a decode step streams them). Owned by runtime::KvCache;
+// positions [0, n_past) are filled.
 struct KvState {
   int64_t capacity = 0;
   int64_t n_past = 0;

@@ -299,7 +299,7 @@ StandardDecoder::StandardDecoder(DecoderConfig config, DecoderWeights weights)
   info_.weight_dtype = std::string(core::dtype_info(w_.layers.empty() ? w_.lm_head.dtype : w_.layers[0].down_proj.dtype).name);
 }
 
-// One decoder block. x: [n, hidden], updated in place. buf: scratch for h, q, o, gate, up.
+// One decoder block. x: [n, hidden], updated in place. buf: scratch for h, q, o, gate, up, k, v.
 void StandardDecoder::block(int il, int64_t n, KvState& kv, float* x, float* buf, const float* cos,
                             const float* sin) const {
   const DecoderConfig& c = c_;
@@ -310,8 +310,8 @@ void StandardDecoder::block(int il, int64_t n, KvState& kv, float* x, float* buf
   float* o = q + n * nh * hd;   // [n, nh·hd]
   float* gate = o + n * nh * hd;  // [n, inter]
   float* up = gate + n * c.intermediate_size;
-  float* k = kv.k[static_cast<size_t>(il)] + kv.n_past * nkv * hd;  // this batch's rows of the cache
-  float* v = kv.v[static_cast<size_t>(il)] + kv.n_past * nkv * hd;
+  float* k = up + n * c.intermediate_size;  // [n, nkv·hd]: this batch's keys and values, then into the cache
+  float* v = k + n * nkv * hd;
 
   kernels::rms_norm(x, n, d, l.input_layernorm, c.rms_norm_eps, h, c.norm_add_one);  // h = norm(x)
   kernels::matmul(h, n, l.q_proj, l.q_bias, q);                                     // q = h·Wqᵀ
@@ -323,6 +323,15 @@ void StandardDecoder::block(int il, int64_t n, KvState& kv, float* x, float* buf
   }
   kernels::rope(q, n, nh, hd, c.rope.rot_dim, cos, sin, c.rope.layout);
   kernels::rope(k, n, nkv, hd, c.rope.rot_dim, cos, sin, c.rope.layout);
+  float* k_cache = kv.k[static_cast<size_t>(il)];
+  float* v_cache = kv.v[static_cast<size_t>(il)];
+  for (int64_t t = 0; t < n; ++t) {  // the cache is [nkv, capacity, hd]: each kv head's positions contiguous
+    for (int64_t j = 0; j < nkv; ++j) {
+      const int64_t at = (j * kv.capacity + kv.n_past + t) * hd;
+      std::copy_n(k + (t * nkv + j) * hd, hd, k_cache + at);
+      std::copy_n(v + (t * nkv + j) * hd, hd, v_cache + at);
+    }
+  }
 
   kernels::AttentionParams ap;
   ap.n_q = n;
@@ -335,7 +344,9 @@ void StandardDecoder::block(int il, int64_t n, KvState& kv, float* x, float* buf
   ap.q_pos0 = kv.n_past;
   ap.window = (c.sliding_window > 0 && il % c.sliding_window_period == 0) ? c.sliding_window : 0;
   ap.softcap = c.attn_logit_softcapping;
-  kernels::attention(q, kv.k[static_cast<size_t>(il)], kv.v[static_cast<size_t>(il)], o, ap);
+  ap.ld_kv = hd;
+  ap.kv_head_stride = kv.capacity * hd;
+  kernels::attention(q, k_cache, v_cache, o, ap);
   kernels::matmul(o, n, l.o_proj, l.o_bias, h);                                     // h = o·Woᵀ
   if (c.sandwich_norms) kernels::rms_norm(h, n, d, l.post_attention_layernorm, c.rms_norm_eps, h, c.norm_add_one);
   kernels::add(x, h, n * d, x);                                                     // x += attn
@@ -368,7 +379,8 @@ core::Status StandardDecoder::forward(std::span<const int32_t> tokens, KvState& 
     }
   }
   const int64_t d = c.hidden_size, qd = c.num_attention_heads * c.head_dim, half = c.rope.rot_dim / 2;
-  const size_t need = static_cast<size_t>(n * (2 * d + 2 * qd + 2 * c.intermediate_size + 2 * half) + half);
+  const int64_t kvd = c.num_key_value_heads * c.head_dim;
+  const size_t need = static_cast<size_t>(n * (2 * d + 2 * qd + 2 * c.intermediate_size + 2 * kvd + 2 * half) + half);
   if (s.f.size() < need) s.f = core::AlignedBuffer<float>(need);
   float* x = s.f.data();
   float* cos = x + n * d;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
@@ -18,16 +19,22 @@ namespace {
 
 using namespace testing;
 
-void check(AttentionParams p, bool with_mask, bool with_bias, uint64_t seed) {
+// head_major: k and v laid out as a KV cache keeps them, [Hkv, capacity, D] with capacity > Tk and padded
+// rows (kv_head_stride, ld_kv); else [Tk, Hkv, D] with padded tokens.
+void check(AttentionParams p, bool with_mask, bool with_bias, uint64_t seed, bool head_major = false) {
   SCOPED_TRACE(::testing::Message() << "Tq=" << p.n_q << " Tk=" << p.n_kv << " H=" << p.n_heads << "/"
                                     << p.n_kv_heads << " D=" << p.head_dim << " causal=" << p.causal
-                                    << " pos0=" << p.q_pos0 << " window=" << p.window << " cap=" << p.softcap);
+                                    << " pos0=" << p.q_pos0 << " window=" << p.window << " cap=" << p.softcap
+                                    << " head_major=" << head_major);
   Rng rng(seed);
   const int64_t D = p.head_dim;
   p.ld_q = p.n_heads * D + 3;
-  p.ld_kv = p.n_kv_heads * D + 5;
+  p.ld_kv = head_major ? D + 3 : p.n_kv_heads * D + 5;
+  p.kv_head_stride = head_major ? (p.n_kv + 2) * p.ld_kv : 0;
+  const int64_t hs = head_major ? p.kv_head_stride : D;
   p.ld_o = p.n_heads * D + 1;
-  Floats q(p.n_q * p.ld_q), k(p.n_kv * p.ld_kv), v(p.n_kv * p.ld_kv);
+  const int64_t kv_size = head_major ? p.n_kv_heads * hs : p.n_kv * p.ld_kv;
+  Floats q(p.n_q * p.ld_q), k(kv_size), v(kv_size);
   q.set(rng.normals(q.size(), 1.5f));
   k.set(rng.normals(k.size(), 1.5f));
   v.set(rng.normals(v.size()));
@@ -51,7 +58,7 @@ void check(AttentionParams p, bool with_mask, bool with_bias, uint64_t seed) {
       for (int64_t j = 0; j < p.n_kv; ++j) {
         double s = 0;
         const int hk = h / (p.n_heads / p.n_kv_heads);
-        for (int64_t d = 0; d < D; ++d) s += std::fabs(q[i * p.ld_q + h * D + d] * k[j * p.ld_kv + hk * D + d]);
+        for (int64_t d = 0; d < D; ++d) s += std::fabs(q[i * p.ld_q + h * D + d] * k[j * p.ld_kv + hk * hs + d]);
         max_qk = std::max(max_qk, s);
       }
   const double delta = (D + 2) * kU * scale * max_qk + 4 * kU * (with_bias ? 5.0 : 0.0);
@@ -90,10 +97,12 @@ TEST(Attention, CausalPrefillAndDecodeWithGqaAndMqa) {
     dec.causal = true;
     dec.q_pos0 = 32;
     check(dec, false, false, 70 + hkv);
+    check(dec, false, false, 73 + hkv, true);
     AttentionParams chunk = make(5, 21, 4, hkv, 24);  // second prefill chunk
     chunk.causal = true;
     chunk.q_pos0 = 16;
     check(chunk, false, false, 80 + hkv);
+    check(chunk, false, false, 83 + hkv, true);
   }
 }
 
@@ -111,6 +120,64 @@ TEST(Attention, SlidingWindowSoftcapScale) {
   big.q_pos0 = big.n_kv - big.n_q;
   big.window = 37;
   check(big, false, false, 92);
+}
+
+// Decode (the row path) over more keys than the kernels' blocks and prefetch distance, at head dims
+// around the vector widths and past the register-held query (D > 128), with groups of query heads that
+// split into short tiles (3, 5), that the task split halves (6, 20), and a masked key.
+TEST(Attention, DecodeGroupsAndHeadDims) {
+  const int64_t tk = large(300, 60) + 7;
+  const struct { int h, hkv, d; } shapes[] = {{12, 4, 24}, {5, 1, 72}, {6, 2, 17}, {40, 2, 8}, {4, 2, 256}};
+  for (auto s : shapes) {
+    AttentionParams p = make(1, tk, s.h, s.hkv, s.d);
+    p.causal = true;
+    p.q_pos0 = tk - 1;
+    check(p, s.d == 17, false, 100 + s.d);
+    check(p, false, s.d == 24, 200 + s.d, true);
+  }
+}
+
+// The row path's two kernels on their own, against double sums: s[g][j] = q_g·k_j (dot_heads) and
+// o[g] = Σ_j p[g][j]·v_j (mix_rows), at key counts and head dims around the 8- and 16-wide blocks, head
+// counts around the 4-head tiles, strided rows. Error: a sum of m products is off by ≤ m·u·Σ|products|.
+TEST(Attention, DotHeadsAndMixRowsMatchDoubleSums) {
+  Rng rng(300);
+  for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{16}, int64_t{17}, int64_t{33}, large(1000, 100) + 7}) {
+    for (int64_t D : {1, 8, 15, 16, 17, 64, 72, 130, 256}) {
+      for (int64_t G : {1, 3, 4, 5, 8}) {
+        SCOPED_TRACE(::testing::Message() << "n=" << n << " D=" << D << " G=" << G);
+        const int64_t ldq = D + 1, ldk = D + 5, lds = n + 3;
+        Floats q(G * ldq), k(n * ldk), pw(G * lds);
+        q.set(rng.normals(q.size()));
+        k.set(rng.normals(k.size()));
+        pw.set(rng.normals(pw.size()));
+        for_each_isa([&](Isa) {
+          const auto& kt = cpu::active_kernels();
+          Floats s(G * lds), o(G * ldq);
+          kt.dot_heads(q.data(), ldq, G, k.data(), ldk, n, D, s.data(), lds);
+          kt.mix_rows(pw.data(), lds, G, k.data(), ldk, n, D, o.data(), ldq);
+          for (int64_t g = 0; g < G; ++g) {
+            for (int64_t j = 0; j < n; ++j) {
+              double ref = 0, mag = 0;
+              for (int64_t c = 0; c < D; ++c) {
+                ref += static_cast<double>(q[g * ldq + c]) * k[j * ldk + c];
+                mag += std::fabs(static_cast<double>(q[g * ldq + c]) * k[j * ldk + c]);
+              }
+              ASSERT_NEAR(s[g * lds + j], ref, (D + 1) * kU * mag) << "s g=" << g << " j=" << j;
+            }
+            for (int64_t c = 0; c < D; ++c) {
+              double ref = 0, mag = 0;
+              for (int64_t j = 0; j < n; ++j) {
+                ref += static_cast<double>(pw[g * lds + j]) * k[j * ldk + c];
+                mag += std::fabs(static_cast<double>(pw[g * lds + j]) * k[j * ldk + c]);
+              }
+              ASSERT_NEAR(o[g * ldq + c], ref, (n + 1) * kU * mag) << "o g=" << g << " c=" << c;
+            }
+          }
+        });
+      }
+    }
+  }
 }
 
 TEST(Attention, FullyMaskedQueryGetsZeros) {

@@ -276,6 +276,13 @@ inline V emu_permute(__m512i idx, const T* table, unsigned n) {
   emu_lanes(a, x);
   return emu_permute<float, uint32_t, __m512>(idx, x, 16);
 }
+// VPERMT2PS: lane i = (idx[i] & 16 ? b : a)[idx[i] % 16].
+[[gnu::noinline]] inline __m512 _mm512_permutex2var_ps(__m512 a, __m512i idx, __m512 b) {
+  float x[32];
+  emu_lanes(a, x);
+  emu_lanes(b, x + 16);
+  return emu_permute<float, uint32_t, __m512>(idx, x, 32);
+}
 // VPSHUFB: within each 128-bit lane, byte i = index bit 7 ? 0 : a[lane + (index & 15)].
 [[gnu::noinline]] inline __m512i _mm512_shuffle_epi8(__m512i a, __m512i b) {
   uint8_t x[64], idx[64], r[64];

@@ -1,5 +1,5 @@
 // AVX-512 (F, BW, VL, DQ, VNNI) table: the AVX2 table with the two GEMMs that gain most from 512-bit
-// registers and VNNI.
+// registers and VNNI, and attention's two decode kernels.
 // - f32: the packed layouts of isa.h; a 12×32 micro-kernel on two 6-row A panels × two 16-column B
 //   panels (24 zmm accumulators), 6×32 and 6×16 ones at the grid's edges, masked edge stores. On a
 //   Sapphire Rapids VM (2 threads) 12×32 measured 183 GFLOP/s at 2048x768x3072 against 131–195 for
@@ -18,6 +18,9 @@
 //   with each block's two 16-value halves accumulated and scaled apart (kHalves), each starting at
 //   −128·Σa over its 16 activations. These four are unpacked per row by vector code (unpacked_u), into a
 //   16 × 32-byte tile that the same gathers pack; the others are gathered straight from the blocks.
+// - attention's decode kernels (dot_heads, mix_rows): the scores and the weighted sum of v rows for the
+//   query heads that share a kv head, 16 keys × 1 head or 1 key × 4 heads per step, k / v rows prefetched
+//   ahead.
 // NLM_AVX512_EMULATE (test builds only) compiles this file without AVX-512 on scalar stand-ins for the
 // intrinsics (avx512_emu.h), so the logic is tested on any x86-64 machine.
 #ifdef NLM_AVX512_EMULATE
@@ -497,6 +500,156 @@ void gemm_int8(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
   }
 }
 
+// Attention's scores s[g·lds + j] = q_g · k_j for 16 keys at a time: per head, one zmm accumulator per
+// key over the head dim (the block's 16 k rows stay in L1 for every head), then one transposing
+// reduction (15 pairwise two-source permutes and adds, 4 levels) turns the 16 accumulators into the 16
+// sums. The k rows kDotAhead blocks ahead are prefetched: a decode step reads each layer's cache from
+// DRAM.
+struct alignas(64) Lanes {
+  int32_t v[16];
+};
+constexpr Lanes reduce_pairs(int s, int hi) {  // level s (8, 4, 2, 1): x's blocks of s lanes, then y's
+  Lanes l{};
+  for (int o = 0; o < 16; ++o) {
+    const int b = o / s, half = 8 / s;
+    l.v[o] = (b < half ? 0 : 16) + 2 * s * (b % half) + o % s + (hi ? s : 0);
+  }
+  return l;
+}
+constexpr Lanes kReduceLo[4] = {reduce_pairs(8, 0), reduce_pairs(4, 0), reduce_pairs(2, 0), reduce_pairs(1, 0)};
+constexpr Lanes kReduceHi[4] = {reduce_pairs(8, 1), reduce_pairs(4, 1), reduce_pairs(2, 1), reduce_pairs(1, 1)};
+constexpr int64_t kDotAhead = 2;
+
+// a[0]'s lane j becomes the sum of a[j]'s lanes (a[] is scratch).
+inline __m512 reduce16(__m512 (&a)[16]) {
+  const auto level = [&](int l) {
+    const __m512i lo = _mm512_loadu_si512(kReduceLo[l].v), hi = _mm512_loadu_si512(kReduceHi[l].v);
+    return [=](__m512 x, __m512 y) {
+      return _mm512_add_ps(_mm512_permutex2var_ps(x, lo, y), _mm512_permutex2var_ps(x, hi, y));
+    };
+  };
+  const auto l0 = level(0), l1 = level(1), l2 = level(2), l3 = level(3);
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) a[i] = l0(a[2 * i], a[2 * i + 1]);
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) a[i] = l1(a[2 * i], a[2 * i + 1]);
+  a[0] = l2(a[0], a[1]);
+  a[1] = l2(a[2], a[3]);
+  return l3(a[0], a[1]);
+}
+
+inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>((1u << std::clamp<int64_t>(n, 0, 16)) - 1); }
+
+// One head's scores against 16 k rows (kb, ldk apart) with the head dim in kC ≤ 8 zmm: the query held in
+// registers, one pointer per row (kC = 0: any D, the query reloaded per chunk).
+template <int kC>
+__m512 dot_block(const float* q, const float* kb, int64_t ldk, int64_t D) {
+  __m512 acc[16];
+  if constexpr (kC > 0) {
+    const __mmask16 last = first_lanes(D - 16 * (kC - 1));
+    __m512 qv[kC];
+#pragma GCC unroll 8
+    for (int c = 0; c < kC; ++c) qv[c] = _mm512_maskz_loadu_ps(c == kC - 1 ? last : 0xFFFF, q + 16 * c);
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) {
+      const float* r = kb + j * ldk;
+      acc[j] = _mm512_mul_ps(qv[0], _mm512_maskz_loadu_ps(kC == 1 ? last : 0xFFFF, r));
+#pragma GCC unroll 8
+      for (int c = 1; c < kC; ++c) {
+        acc[j] = _mm512_fmadd_ps(qv[c], _mm512_maskz_loadu_ps(c == kC - 1 ? last : 0xFFFF, r + 16 * c), acc[j]);
+      }
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < D; c += 16) {
+      const __mmask16 m = first_lanes(D - c);
+      const __m512 qv = _mm512_maskz_loadu_ps(m, q + c);
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, kb + j * ldk + c), acc[j]);
+    }
+  }
+  return reduce16(acc);
+}
+
+void dot_heads(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D, float* s,
+               int64_t lds) {
+  using Block = __m512 (*)(const float*, const float*, int64_t, int64_t);
+  constexpr Block kBlocks[9] = {dot_block<0>, dot_block<1>, dot_block<2>, dot_block<3>, dot_block<4>,
+                                dot_block<5>, dot_block<6>, dot_block<7>, dot_block<8>};
+  const int64_t chunks = (D + 15) / 16;
+  const Block block = kBlocks[chunks <= 8 ? chunks : 0];
+  int64_t j0 = 0;
+  for (; j0 + 16 <= n; j0 += 16) {
+    const float* ahead = k + std::min(j0 + kDotAhead * 16, n - 16) * ldk;
+    for (int j = 0; j < 16; ++j) {
+      for (int64_t c = 0; c < D; c += 16) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * ldk + c), _MM_HINT_T0);
+    }
+    for (int64_t g = 0; g < G; ++g) _mm512_storeu_ps(s + g * lds + j0, block(q + g * ldq, k + j0 * ldk, ldk, D));
+  }
+  for (; j0 < n; ++j0) {  // the last < 16 keys one at a time
+    for (int64_t g = 0; g < G; ++g) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t c = 0; c < D; c += 16) {
+        const __mmask16 m = first_lanes(D - c);
+        const __m512 qv = _mm512_maskz_loadu_ps(m, q + g * ldq + c);
+        acc = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k + j0 * ldk + c), acc);
+      }
+      s[g * lds + j0] = _mm512_reduce_add_ps(acc);
+    }
+  }
+}
+
+// Attention's P·V in tiles of kG ≤ 4 heads × 64 columns (16 zmm accumulators): each v row's 64 columns
+// are loaded once per tile and meet kG broadcast weights; columns past D are masked. Rows kMixAhead
+// ahead are prefetched.
+constexpr int64_t kMixAhead = 24;
+
+template <int kG>
+void mix_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, int64_t cols, float* o,
+              int64_t ldo) {
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16), m2 = first_lanes(cols - 32),
+                  m3 = first_lanes(cols - 48);
+  __m512 acc[kG][4];
+#pragma GCC unroll 4
+  for (int g = 0; g < kG; ++g) acc[g][0] = acc[g][1] = acc[g][2] = acc[g][3] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    const float* vj = v + j * ldv;
+    const char* ahead = reinterpret_cast<const char*>(v + std::min(j + kMixAhead, n - 1) * ldv);
+    _mm_prefetch(ahead, _MM_HINT_T0);
+    if (m1) _mm_prefetch(ahead + 64, _MM_HINT_T0);
+    if (m2) _mm_prefetch(ahead + 128, _MM_HINT_T0);
+    if (m3) _mm_prefetch(ahead + 192, _MM_HINT_T0);
+    const __m512 v0 = _mm512_maskz_loadu_ps(m0, vj), v1 = _mm512_maskz_loadu_ps(m1, vj + 16);
+    const __m512 v2 = _mm512_maskz_loadu_ps(m2, vj + 32), v3 = _mm512_maskz_loadu_ps(m3, vj + 48);
+#pragma GCC unroll 4
+    for (int g = 0; g < kG; ++g) {
+      const __m512 w = _mm512_set1_ps(p[g * ldp + j]);
+      acc[g][0] = _mm512_fmadd_ps(w, v0, acc[g][0]);
+      acc[g][1] = _mm512_fmadd_ps(w, v1, acc[g][1]);
+      acc[g][2] = _mm512_fmadd_ps(w, v2, acc[g][2]);
+      acc[g][3] = _mm512_fmadd_ps(w, v3, acc[g][3]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < kG; ++g) {
+    _mm512_mask_storeu_ps(o + g * ldo, m0, acc[g][0]);
+    _mm512_mask_storeu_ps(o + g * ldo + 16, m1, acc[g][1]);
+    _mm512_mask_storeu_ps(o + g * ldo + 32, m2, acc[g][2]);
+    _mm512_mask_storeu_ps(o + g * ldo + 48, m3, acc[g][3]);
+  }
+}
+
+void mix_rows(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D, float* o,
+              int64_t ldo) {
+  constexpr void (*kTiles[4])(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t) = {
+      mix_tile<1>, mix_tile<2>, mix_tile<3>, mix_tile<4>};
+  for (int64_t g0 = 0; g0 < G; g0 += 4) {
+    const auto tile = kTiles[std::min<int64_t>(4, G - g0) - 1];
+    for (int64_t c = 0; c < D; c += 64) tile(p + g0 * ldp, ldp, v + c, ldv, n, D - c, o + g0 * ldo + c, ldo);
+  }
+}
+
 }  // namespace avx512
 
 namespace avx512 {
@@ -516,7 +669,9 @@ const IsaKernels* avx512_kernels() {
                                                        dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
                                                        dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kA8_32) |
                                                        dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) |
-                                                       dtype_bit(core::DType::kQ5_K) | dtype_bit(core::DType::kQ6_K)};
+                                                       dtype_bit(core::DType::kQ5_K) | dtype_bit(core::DType::kQ6_K),
+                                   .dot_heads = avx512::dot_heads,
+                                   .mix_rows = avx512::mix_rows};
   return &k;
 }
 

@@ -45,7 +45,6 @@ struct IsaKernels {
                    int64_t N, int64_t K);
   // Vector helpers used by norms, softmax and attention.
   float (*dot_f32)(const float* a, const float* b, int64_t n);
-  void (*axpy_f32)(float a, const float* x, float* y, int64_t n);  // y += a·x
   void (*scale_f32)(float s, const float* x, float* y, int64_t n);  // y = s·x
   float (*sum_sq)(const float* x, float c, int64_t n);               // Σ(x − c)²
   float (*sum)(const float* x, int64_t n);
@@ -69,6 +68,14 @@ struct IsaKernels {
   uint32_t gemm_int8_dtypes;  // dtype_bit(t) for each t that gemm_int8 takes
   // n values of a weight row to f32, bit for bit as quant::dequantize (GEMM panels, embedding rows).
   void (*dequantize)(const void* src, core::DType t, int64_t n, float* dst);
+  // s[g·lds + j] = Σ_c q[g·ldq + c] · k[j·ldk + c] for g < G, j < n, c < D: attention's scores of the G
+  // query heads that share one kv head (each k row is read once for all G).
+  void (*dot_heads)(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D,
+                    float* s, int64_t lds);
+  // o[g·ldo + c] = Σ_j p[g·ldp + j] · v[j·ldv + c] for g < G, c < D, j < n: attention's weighted sum of
+  // value rows for the G query heads that share one kv head (each v row is read once for all G).
+  void (*mix_rows)(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D,
+                   float* o, int64_t ldo);
 };
 
 constexpr uint32_t dtype_bit(core::DType t) { return 1u << static_cast<int>(t); }

@@ -50,15 +50,75 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return hsum(_mm256_add_ps(s0, s1));
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  const __m256 va = _mm256_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+// Attention's scores for 8 keys at a time: per head, one accumulator per key over the head dim (the 8 k
+// rows stay in L1 for every head), then one transposing reduction (hadd tree) to the 8 sums. The k rows
+// two blocks ahead are prefetched (a layer's cache comes from DRAM). The last < 8 keys go one at a time.
+void dot_heads(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D, float* s,
+               int64_t lds) {
+  int64_t j0 = 0;
+  for (; j0 + 8 <= n; j0 += 8) {
+    const float* kb = k + j0 * ldk;
+    const float* ahead = k + std::min(j0 + 16, n - 8) * ldk;
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      for (int64_t c = 0; c < D; c += 16) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * ldk + c), _MM_HINT_T0);
+    }
+    for (int64_t g = 0; g < G; ++g) {
+      __m256 acc[8];
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+      for (int64_t c = 0; c < D; c += 8) {
+        const __m256i m = tail_mask(D - c);
+        const __m256 qv = _mm256_maskload_ps(q + g * ldq + c, m);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(kb + j * ldk + c, m), acc[j]);
+      }
+      const __m256 t0 = _mm256_hadd_ps(acc[0], acc[1]), t1 = _mm256_hadd_ps(acc[2], acc[3]);
+      const __m256 t2 = _mm256_hadd_ps(acc[4], acc[5]), t3 = _mm256_hadd_ps(acc[6], acc[7]);
+      const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);  // keys 0..3 | 4..7 per 128 bits
+      _mm256_storeu_ps(s + g * lds + j0, _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                                                       _mm256_permute2f128_ps(u0, u1, 0x31)));
+    }
   }
-  if (i < n) {
-    const __m256i m = tail_mask(n - i);
-    _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(va, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m)));
+  for (; j0 < n; ++j0) {
+    for (int64_t g = 0; g < G; ++g) s[g * lds + j0] = dot_f32(q + g * ldq, k + j0 * ldk, D);
+  }
+}
+
+// mix_rows in tiles of kG ≤ 4 heads × 16 columns (up to 8 accumulators): each v row's 16 columns are
+// loaded once per tile and meet kG broadcast weights; the row 24 ahead is prefetched. Columns past
+// `cols` are masked.
+template <int kG>
+void mix_tile(const float* p, int64_t ldp, const float* v, int64_t ldv, int64_t n, int64_t cols, float* o,
+              int64_t ldo) {
+  const __m256i m0 = tail_mask(std::min<int64_t>(8, cols)), m1 = tail_mask(std::clamp<int64_t>(cols - 8, 0, 8));
+  __m256 acc[kG][2];
+#pragma GCC unroll 4
+  for (int g = 0; g < kG; ++g) acc[g][0] = acc[g][1] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    _mm_prefetch(reinterpret_cast<const char*>(v + std::min(j + 24, n - 1) * ldv), _MM_HINT_T0);
+    const __m256 v0 = _mm256_maskload_ps(v + j * ldv, m0), v1 = _mm256_maskload_ps(v + j * ldv + 8, m1);
+#pragma GCC unroll 4
+    for (int g = 0; g < kG; ++g) {
+      const __m256 w = _mm256_broadcast_ss(p + g * ldp + j);
+      acc[g][0] = _mm256_fmadd_ps(w, v0, acc[g][0]);
+      acc[g][1] = _mm256_fmadd_ps(w, v1, acc[g][1]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < kG; ++g) {
+    _mm256_maskstore_ps(o + g * ldo, m0, acc[g][0]);
+    _mm256_maskstore_ps(o + g * ldo + 8, m1, acc[g][1]);
+  }
+}
+
+void mix_rows(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D, float* o,
+              int64_t ldo) {
+  constexpr void (*kTiles[4])(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*, int64_t) = {
+      mix_tile<1>, mix_tile<2>, mix_tile<3>, mix_tile<4>};
+  for (int64_t g0 = 0; g0 < G; g0 += 4) {
+    const auto tile = kTiles[std::min<int64_t>(4, G - g0) - 1];
+    for (int64_t c = 0; c < D; c += 16) tile(p + g0 * ldp, ldp, v + c, ldv, n, D - c, o + g0 * ldo + c, ldo);
   }
 }
 
@@ -300,13 +360,13 @@ void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum,
 const IsaKernels* avx2_kernels() {
   static const IsaKernels k = {
       Isa::kAvx2,      avx2::dot_float,  avx2::dot_quant, avx2::quantize_act, avx2::gemm_f32,
-      avx2::dot_f32,   avx2::axpy_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
+      avx2::dot_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
       avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
       avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed, avx2::gemm_int8,
       dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
           dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32) | dtype_bit(core::DType::kQ5_0) |
           dtype_bit(core::DType::kQ5_1) | dtype_bit(core::DType::kQ5_K),
-      avx2::dequantize,
+      avx2::dequantize, avx2::dot_heads, avx2::mix_rows,
   };
   return &k;
 }

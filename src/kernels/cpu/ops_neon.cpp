@@ -43,11 +43,50 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return acc;
 }
 
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  const float32x4_t va = vdupq_n_f32(a);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_f32(vld1q_f32(y + i), va, vld1q_f32(x + i)));
-  for (; i < n; ++i) y[i] += a * x[i];
+// Attention's scores, one dot product per (head, key).
+void dot_heads(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D, float* s,
+               int64_t lds) {
+  for (int64_t g = 0; g < G; ++g) {
+    for (int64_t j = 0; j < n; ++j) s[g * lds + j] = dot_f32(q + g * ldq, k + j * ldk, D);
+  }
+}
+
+// Attention's P·V in tiles of up to 4 heads × 16 columns (16 accumulators): each v row's 16 columns are
+// loaded once per tile and meet 4 weights; columns past the last whole 16 go one at a time.
+void mix_rows(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D, float* o,
+              int64_t ldo) {
+  for (int64_t g0 = 0; g0 < G; g0 += 4) {
+    const int64_t ng = std::min<int64_t>(4, G - g0);
+    const float* pg[4];
+    for (int64_t g = 0; g < 4; ++g) pg[g] = p + (g0 + std::min(g, ng - 1)) * ldp;  // short tiles repeat a row
+    int64_t c = 0;
+    for (; c + 16 <= D; c += 16) {
+      float32x4_t acc[4][4];
+      for (auto& a : acc)
+        for (auto& x : a) x = vdupq_n_f32(0.f);
+      for (int64_t j = 0; j < n; ++j) {
+        const float* vj = v + j * ldv + c;
+        const float32x4_t v0 = vld1q_f32(vj), v1 = vld1q_f32(vj + 4), v2 = vld1q_f32(vj + 8), v3 = vld1q_f32(vj + 12);
+        for (int g = 0; g < 4; ++g) {
+          const float w = pg[g][j];
+          acc[g][0] = vfmaq_n_f32(acc[g][0], v0, w);
+          acc[g][1] = vfmaq_n_f32(acc[g][1], v1, w);
+          acc[g][2] = vfmaq_n_f32(acc[g][2], v2, w);
+          acc[g][3] = vfmaq_n_f32(acc[g][3], v3, w);
+        }
+      }
+      for (int64_t g = 0; g < ng; ++g) {
+        for (int i = 0; i < 4; ++i) vst1q_f32(o + (g0 + g) * ldo + c + 4 * i, acc[g][i]);
+      }
+    }
+    for (; c < D; ++c) {
+      for (int64_t g = 0; g < ng; ++g) {
+        float acc = 0.f;
+        for (int64_t j = 0; j < n; ++j) acc += pg[g][j] * v[j * ldv + c];
+        o[(g0 + g) * ldo + c] = acc;
+      }
+    }
+  }
 }
 
 void scale_f32(float s, const float* x, float* y, int64_t n) {
@@ -157,14 +196,14 @@ void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum,
 const IsaKernels* neon_kernels() {
   static const IsaKernels k = {
       Isa::kNeon,    neon::dot_float, neon::dot_quant,        neon::quantize_act, neon::gemm_f32,
-      neon::dot_f32, neon::axpy_f32,  neon::scale_f32,        neon::sum_sq,       neon::sum,
+      neon::dot_f32, neon::scale_f32,        neon::sum_sq,       neon::sum,
       neon::max,     neon::exp_sub_sum, neon::rms_apply,      neon::ln_apply,     neon::unary,
       neon::binary,  nullptr,         nullptr,                neon::gemm_packed,  // packing: portable's
       neon::gemm_int8,
       dtype_bit(core::DType::kQ8_0) | dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) |
           dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32) |
           dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) | dtype_bit(core::DType::kQ5_K),
-      neon::dequantize,
+      neon::dequantize, neon::dot_heads, neon::mix_rows,
   };
   return &k;
 }

@@ -141,11 +141,24 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
   return acc;
 }
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
 void scale_f32(float s, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = s * x[i];
+}
+void dot_heads(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D, float* s,
+               int64_t lds) {
+  for (int64_t g = 0; g < G; ++g) {
+    for (int64_t j = 0; j < n; ++j) s[g * lds + j] = dot_f32(q + g * ldq, k + j * ldk, D);
+  }
+}
+void mix_rows(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D, float* o,
+              int64_t ldo) {
+  for (int64_t g = 0; g < G; ++g) {
+    float* og = o + g * ldo;
+    std::fill(og, og + D, 0.f);
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t c = 0; c < D; ++c) og[c] += p[g * ldp + j] * v[j * ldv + c];
+    }
+  }
 }
 float sum_sq(const float* x, float c, int64_t n) {
   float acc = 0.f;
@@ -215,9 +228,9 @@ void gemm_f32_by_packing(PackAFn pack_a, PackBFn pack_b, GemmPackedFn gemm_packe
 
 const IsaKernels& portable_kernels() {
   static const IsaKernels k = {
-      Isa::kPortable, dot_float, dot_quant, quant::quantize_act_ref, gemm_f32, dot_f32, axpy_f32, scale_f32,
+      Isa::kPortable, dot_float, dot_quant, quant::quantize_act_ref, gemm_f32, dot_f32, scale_f32,
       sum_sq,         sum,       max,       exp_sub_sum,             rms_apply, ln_apply, unary, binary,
-      pack_a,         pack_b,    gemm_packed, nullptr, 0, quant::dequantize,
+      pack_a,         pack_b,    gemm_packed, nullptr, 0, quant::dequantize, dot_heads, mix_rows,
   };
   return k;
 }

@@ -13,6 +13,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
   const int64_t ldq = p.ld_q ? p.ld_q : p.n_heads * D;
   const int64_t ldkv = p.ld_kv ? p.ld_kv : p.n_kv_heads * D;
   const int64_t ldo = p.ld_o ? p.ld_o : p.n_heads * D;
+  const int64_t hs = p.kv_head_stride ? p.kv_head_stride : D;
   const double scale = p.scale != 0.f ? p.scale : 1.0 / std::sqrt(static_cast<double>(D));
   const int group = p.n_heads / p.n_kv_heads;
   std::vector<double> s(Tk);
@@ -30,7 +31,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
           s[j] = -std::numeric_limits<double>::infinity();
           continue;
         }
-        const float* kj = k + j * ldkv + hk * D;
+        const float* kj = k + j * ldkv + hk * hs;
         double dot = 0.0;
         for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(qi[d]) * kj[d];
         double logit = dot * scale;
@@ -52,7 +53,7 @@ void attention(const float* q, const float* k, const float* v, float* out, const
       for (int64_t d = 0; d < D; ++d) {
         double acc = 0.0;
         for (int64_t j = 0; j < Tk; ++j)
-          if (s[j] != 0.0) acc += s[j] * v[j * ldkv + hk * D + d];
+          if (s[j] != 0.0) acc += s[j] * v[j * ldkv + hk * hs + d];
         o[d] = static_cast<float>(acc / sum);
       }
     }
