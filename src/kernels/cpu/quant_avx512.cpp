@@ -22,7 +22,7 @@
 //   16 values) by VPDPWSSD; the −32 as −32·Σ sc_j·Σx_j over the 16 sub-blocks (per-16 activation sums
 //   prepared per call).
 // - q5_0 / q5_1: the q4_0 / q4_1 path with the fifth bits added as 16 (add_fifth_bits).
-// q2_K and q3_K run the AVX2 kernels. 32-block rows are consumed 8 blocks at a time; the blocks past the
+// - q2_K / q3_K: see K3 below. 32-block rows are consumed 8 blocks at a time; the blocks past the
 // last whole 8 are summed in integers (tail()).
 #ifdef NLM_AVX512_EMULATE
 #include "kernels/cpu/avx512_emu.h"
@@ -163,7 +163,7 @@ struct Prepared {
   int64_t K;
 };
 
-enum class Order { kAsIs, kQuad, kK4 };
+enum class Order { kAsIs, kQuad, kK4, kK3 };
 
 // Per 8 blocks of 32: the 4 blocks of each quad as x_b[0:16] for b = 0..3, then x_b[16:32].
 void quad_order(const int8_t* x, int64_t n_groups, int8_t* out) {
@@ -177,6 +177,14 @@ void quad_order(const int8_t* x, int64_t n_groups, int8_t* out) {
 // Per super-block: the 32-value sub-blocks in the order 0 2 1 3 4 6 5 7.
 void k4_order(const int8_t* x, int64_t n_groups, int8_t* out) {
   constexpr int kFrom[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+  for (int64_t g = 0; g < n_groups; ++g) {
+    for (int i = 0; i < 8; ++i) std::memcpy(out + 256 * g + 32 * i, x + 256 * g + 32 * kFrom[i], 32);
+  }
+}
+
+// Per super-block: the 32-value blocks in the order 0 4 1 5 2 6 3 7 (q2_K / q3_K).
+void k3_order(const int8_t* x, int64_t n_groups, int8_t* out) {
+  constexpr int kFrom[8] = {0, 4, 1, 5, 2, 6, 3, 7};
   for (int64_t g = 0; g < n_groups; ++g) {
     for (int i = 0; i < 8; ++i) std::memcpy(out + 256 * g + 32 * i, x + 256 * g + 32 * kFrom[i], 32);
   }
@@ -367,6 +375,83 @@ struct K4 {
   static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
 };
 
+// q2_K / q3_K: the 64 bytes of 2-bit values as one zmm (bytes 0..31: blocks 0..3, 32..63: blocks 4..7, block
+// 4n + j in bits 2j), so shift j yields blocks j and 4 + j, against activations in the order 0 4 1 5 2 6 3 7.
+// u = the 2-bit value (q3_K: + 4 where the block's hmask bit is set: one byte test into a mask, one masked
+// add) goes in unsigned: maddubs makes int16 pair sums, VPDPWSSD multiplies them by the 16-value
+// sub-blocks' scales (one word permute of the 16 decoded scales per shift) and accumulates. Offsets on the
+// side from the per-16 activation sums: q3_K's −4 as −4·Σ sc_s·Σx_s in the integer sum; q2_K's mins as
+// −dmin·d_x·Σ mn_s·Σx_s.
+constexpr Words k3_scale_words(int j) {  // words 0..15: sub-blocks 2j, 2j + 1; 16..31: 2j + 8, 2j + 9
+  Words w{};
+  for (int i = 0; i < 32; ++i) w.v[i] = static_cast<int16_t>(2 * j + (i / 8) % 2 + (i >= 16 ? 8 : 0));
+  return w;
+}
+constexpr Words kK3Scales[4] = {k3_scale_words(0), k3_scale_words(1), k3_scale_words(2), k3_scale_words(3)};
+constexpr Bytes k3_bits(int j) {  // block j's hmask bit in bytes 0..31, block 4 + j's in 32..63
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) b.v[i] = static_cast<uint8_t>(1u << (j + (i >= 32 ? 4 : 0)));
+  return b;
+}
+constexpr Bytes kK3Bits[4] = {k3_bits(0), k3_bits(1), k3_bits(2), k3_bits(3)};
+
+constexpr Bytes16 kK3Nibbles = {{4, 5, 6, 7, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11}};
+constexpr Bytes16 kK3Tops = {{12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15, 12, 13, 14, 15}};
+
+template <typename Block>
+struct K3 {
+  static constexpr bool k3 = std::is_same_v<Block, BlockQ3_K>;
+  static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
+  static constexpr Order kOrder = Order::kK3;
+
+  // The 16 scales as int16 words 0..15: q2_K's low nibbles; q3_K's 6-bit e − 32 (quant::k3_scale), from
+  // the 16 bytes that end with the 12 scale bytes (inside the block): byte s of `nib` is scale byte s % 8
+  // (low nibble for s < 8, high for s ≥ 8), byte s of `top` is scale byte 8 + s % 4, whose bits 2·(s / 4)
+  // (one shift count per dword) are e's bits 4–5.
+  static __m256i scales(const Block& b) {
+    if constexpr (k3) {
+      const __m128i v = vec128(b.scales - 4), k4 = _mm_set1_epi8(15);
+      const __m128i nib = _mm_shuffle_epi8(v, vec128(kK3Nibbles.v));
+      const __m128i low = _mm_blend_epi16(_mm_and_si128(nib, k4), _mm_and_si128(_mm_srli_epi16(nib, 4), k4), 0xF0);
+      const __m128i top = _mm_srlv_epi32(_mm_shuffle_epi8(v, vec128(kK3Tops.v)), _mm_setr_epi32(0, 2, 4, 6));
+      const __m128i e = _mm_or_si128(low, _mm_slli_epi16(_mm_and_si128(top, _mm_set1_epi8(3)), 4));
+      return _mm256_cvtepi8_epi16(_mm_sub_epi8(e, _mm_set1_epi8(32)));
+    } else {
+      return _mm256_cvtepu8_epi16(_mm_and_si128(vec128(b.scales), _mm_set1_epi8(15)));
+    }
+  }
+
+  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
+    const auto& b = *reinterpret_cast<const Block*>(w);
+    const __m256i sc16 = scales(b);
+    const __m512i sc = _mm512_castsi256_si512(sc16), q = vec(b.qs), m2 = _mm512_set1_epi32(0x03030303);
+    const int8_t* x = a.qs + 256 * g;
+    __m512i hm = _mm512_setzero_si512(), sum = _mm512_setzero_si512();
+    if constexpr (k3) hm = _mm512_broadcast_i64x4(load256(b.hmask));
+    for (int j = 0; j < 4; ++j) {
+      __m512i u = _mm512_and_si512(_mm512_srli_epi16(q, static_cast<unsigned>(2 * j)), m2);
+      if constexpr (k3) {
+        u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(hm, vec(kK3Bits[j].v)), u, _mm512_set1_epi32(0x04040404));
+      }
+      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(u, vec(x + 64 * j)),
+                                _mm512_permutexvar_epi16(vec(kK3Scales[j].v), sc));
+    }
+    const float dx = a.dx[8 * g];
+    if constexpr (k3) {
+      const __m256i off = _mm256_madd_epi16(sc16, load256(a.sums + 16 * g));  // Σ sc_s·Σx_s in 8 pairs
+      sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 2)));
+      acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
+    } else {
+      acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
+      const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(vec128(b.scales), 4), _mm_set1_epi8(15));
+      const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
+      const __m256i mx = _mm256_madd_epi16(mn16, load256(a.sums + 16 * g));  // Σ mn_s·Σx_s in 8 pairs
+      side = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mx), _mm256_set1_ps(f16(b.dmin) * dx), side);
+    }
+  }
+  static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
+};
+
 struct Q6_K {
   static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kAsIs;
@@ -428,9 +513,11 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
   const int64_t K = x.K, nb = K / 32, ng = K / 256;
   s.rows.resize(static_cast<size_t>(M));
   if constexpr (F::kOrder != Order::kAsIs) s.qs.resize(static_cast<size_t>(M * K));
-  constexpr bool kSide = F::kOrder != Order::kK4 && !std::is_same_v<F, Q6_K>;  // the 32-block formats' side term
+  // The 32-block formats' side term.
+  constexpr bool kSide = F::kOrder != Order::kK4 && F::kOrder != Order::kK3 && !std::is_same_v<F, Q6_K>;
   if constexpr (kSide) s.side.resize(static_cast<size_t>(M * nb));
-  if constexpr (std::is_same_v<F, Q6_K> || F::kOrder == Order::kK4) s.sums.resize(static_cast<size_t>(M * 2 * nb));
+  constexpr bool kSums16 = std::is_same_v<F, Q6_K> || F::kOrder == Order::kK3;  // Σx per 16 (original order)
+  if constexpr (kSums16 || F::kOrder == Order::kK4) s.sums.resize(static_cast<size_t>(M * 2 * nb));
   for (int64_t m = 0; m < M; ++m) {
     Prepared& p = s.rows[m];
     p = Prepared{x.qs + m * K, x.d + m * nb, x.sum + m * nb, kSide ? s.side.data() + m * nb : nullptr, nullptr, K};
@@ -438,8 +525,10 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
       int8_t* q = s.qs.data() + m * K;
       if constexpr (F::kOrder == Order::kQuad) {
         quad_order(p.qs, ng, q);
-      } else {
+      } else if constexpr (F::kOrder == Order::kK4) {
         k4_order(p.qs, ng, q);
+      } else {
+        k3_order(p.qs, ng, q);
       }
       std::memcpy(q + 256 * ng, p.qs + 256 * ng, static_cast<size_t>(K - 256 * ng));  // tails as they are
       p.qs = q;
@@ -453,11 +542,12 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
       for (int64_t b = 0; b < nb; ++b) sums[b] = static_cast<int16_t>(p.sum[b]);
       p.sums = sums;
     }
-    if constexpr (std::is_same_v<F, Q6_K>) {
+    if constexpr (kSums16) {
+      const int8_t* xs = x.qs + m * K;  // the original order
       int16_t* sums = s.sums.data() + m * 2 * nb;
       for (int64_t j = 0; j < 2 * nb; ++j) {
         int32_t t = 0;
-        for (int k = 0; k < 16; ++k) t += p.qs[16 * j + k];
+        for (int k = 0; k < 16; ++k) t += xs[16 * j + k];
         sums[j] = static_cast<int16_t>(t);
       }
       p.sums = sums;
@@ -489,6 +579,8 @@ void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
     case DType::kQ4_K: return dot_format<K4<BlockQ4_K>>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ5_K: return dot_format<K4<BlockQ5_K>>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ6_K: return dot_format<Q6_K>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ2_K: return dot_format<K3<BlockQ2_K>>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ3_K: return dot_format<K3<BlockQ3_K>>(x, M, w, w_rb, n_rows, out, ldo);
     default: return avx2_kernels()->dot_quant(wt, x, M, w, w_rb, n_rows, out, ldo);
   }
 }
