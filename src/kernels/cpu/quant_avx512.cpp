@@ -30,6 +30,7 @@
 #include <immintrin.h>
 #endif
 
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -408,9 +409,10 @@ struct K3 {
   // the 16 bytes that end with the 12 scale bytes (inside the block): byte s of `nib` is scale byte s % 8
   // (low nibble for s < 8, high for s ≥ 8), byte s of `top` is scale byte 8 + s % 4, whose bits 2·(s / 4)
   // (one shift count per dword) are e's bits 4–5.
-  static __m256i scales(const Block& b) {
+  static __m256i scales(const char* w) {
+    const auto& b = *reinterpret_cast<const Block*>(w);
     if constexpr (k3) {
-      const __m128i v = vec128(b.scales - 4), k4 = _mm_set1_epi8(15);
+      const __m128i v = vec128(w + offsetof(BlockQ3_K, scales) - 4), k4 = _mm_set1_epi8(15);
       const __m128i nib = _mm_shuffle_epi8(v, vec128(kK3Nibbles.v));
       const __m128i low = _mm_blend_epi16(_mm_and_si128(nib, k4), _mm_and_si128(_mm_srli_epi16(nib, 4), k4), 0xF0);
       const __m128i top = _mm_srlv_epi32(_mm_shuffle_epi8(v, vec128(kK3Tops.v)), _mm_setr_epi32(0, 2, 4, 6));
@@ -423,7 +425,7 @@ struct K3 {
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
     const auto& b = *reinterpret_cast<const Block*>(w);
-    const __m256i sc16 = scales(b);
+    const __m256i sc16 = scales(w);
     const __m512i sc = _mm512_castsi256_si512(sc16), q = vec(b.qs), m2 = _mm512_set1_epi32(0x03030303);
     const int8_t* x = a.qs + 256 * g;
     __m512i hm = _mm512_setzero_si512(), sum = _mm512_setzero_si512();
