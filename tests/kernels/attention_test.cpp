@@ -135,6 +135,12 @@ TEST(Attention, DecodeGroupsAndHeadDims) {
     check(p, s.d == 17, false, 100 + s.d);
     check(p, false, s.d == 24, 200 + s.d, true);
   }
+  AttentionParams gemma = make(2, tk, 8, 2, 32);  // two queries, sliding window, softcap, per-head bias
+  gemma.causal = true;
+  gemma.q_pos0 = tk - 2;
+  gemma.window = 37;
+  gemma.softcap = 2.f;
+  check(gemma, false, true, 300, true);
 }
 
 // The row path's two kernels on their own, against double sums: s[g][j] = q_g·k_j (dot_heads) and
