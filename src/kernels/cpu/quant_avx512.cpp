@@ -496,7 +496,7 @@ float dot_row(const char* w, const Prepared& a) {
     for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
     F::group(wg, a, g, acc, side);
   }
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[0], acc[1])) + hsum(side);
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_zextps256_ps512(side)));
   for (int64_t b = ng * 8; b < nb; ++b) s += F::tail(w + b * F::kBlockBytes, a, b);
   return s;
 }
