@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/arena.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/isa.h"
@@ -34,10 +35,14 @@ struct Dims {
 float to_logits(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims& d, const float* bias_row,
                 int64_t lo, int64_t hi, int64_t l, int64_t r, float* s) {
   const float neg_inf = -std::numeric_limits<float>::infinity();
-  if (p.softcap <= 0.f && !p.key_mask && l <= lo && r >= hi) {  // the common case, vectorized
-    kt.scale_f32(d.scale, s, s, hi - lo);
-    if (bias_row) kt.binary(cpu::kOpAdd, s, bias_row + lo, s, hi - lo);
-    return kt.max(s, hi - lo);
+  if (p.softcap <= 0.f && !p.key_mask) {  // the common case, vectorized over the visible keys [a, e)
+    const int64_t a = std::clamp(l, lo, hi), e = std::clamp(r, a, hi);
+    std::fill(s, s + (a - lo), neg_inf);
+    std::fill(s + (e - lo), s + (hi - lo), neg_inf);
+    if (a == e) return neg_inf;
+    kt.scale_f32(d.scale, s + (a - lo), s + (a - lo), e - a);
+    if (bias_row) kt.binary(cpu::kOpAdd, s + (a - lo), bias_row + a, s + (a - lo), e - a);
+    return kt.max(s + (a - lo), e - a);
   }
   float mx = neg_inf;
   for (int64_t j = lo; j < hi; ++j) {
@@ -84,7 +89,8 @@ void attend_rows(const cpu::IsaKernels& kt, const AttentionParams& p, const Dims
 }
 
 struct BlockScratch {
-  std::vector<float> s, vt;
+  std::vector<float> s;
+  core::AlignedBuffer<float> ap, vp;  // P packed as the GEMM's A; v rows as its B panels
 };
 
 // The visible key range [lo, hi) of query i.
@@ -113,7 +119,6 @@ void attend_block(const cpu::IsaKernels& kt, const AttentionParams& p, const Dim
   }
   const int hk = h / d.group;
   if (static_cast<int64_t>(b.s.size()) < nq * n) b.s.resize(static_cast<size_t>(nq * n));
-  if (static_cast<int64_t>(b.vt.size()) < d.D * n) b.vt.resize(static_cast<size_t>(d.D * n));
   float* s = b.s.data();
   kt.gemm_f32(q + i0 * d.ldq + h * d.D, d.ldq, k + lo * d.ldkv + hk * d.hs, d.ldkv, s, n, nq, n, d.D);
   for (int64_t i = i0; i < i1; ++i) {
@@ -129,12 +134,22 @@ void attend_block(const cpu::IsaKernels& kt, const AttentionParams& p, const Dim
     const float sum = kt.exp_sub_sum(row, mx, n);
     kt.scale_f32(1.f / sum, row, row, n);
   }
-  // Vᵀ [D, n] for the GEMM's B[N, K] operand.
+  // O = P V: B's panel c (output columns 16c .. 16c + 15) is [n][16], i.e. those columns of the v rows
+  // (zeros past D), so v is copied in slices, never transposed.
   const float* vh = v + lo * d.ldkv + hk * d.hs;
-  for (int64_t j = 0; j < n; ++j) {
-    for (int64_t c = 0; c < d.D; ++c) b.vt[static_cast<size_t>(c * n + j)] = vh[j * d.ldkv + c];
+  const int64_t nr = cpu::kPackNR, n_panels = (d.D + nr - 1) / nr, mp = (nq + cpu::kPackMR - 1) / cpu::kPackMR;
+  b.vp.resize(static_cast<size_t>(n_panels * nr * n));
+  b.ap.resize(static_cast<size_t>(mp * cpu::kPackMR * n));
+  for (int64_t c = 0; c < n_panels; ++c) {
+    const int64_t c0 = c * nr, w = std::min(nr, d.D - c0);
+    float* panel = b.vp.data() + c * nr * n;
+    for (int64_t j = 0; j < n; ++j) {
+      std::copy_n(vh + j * d.ldkv + c0, w, panel + j * nr);
+      std::fill(panel + j * nr + w, panel + (j + 1) * nr, 0.f);
+    }
   }
-  kt.gemm_f32(s, n, b.vt.data(), n, out + i0 * d.ldo + h * d.D, d.ldo, nq, d.D, n);
+  kt.pack_a(s, n, nq, n, 0, mp, b.ap.data());
+  kt.gemm_packed(b.ap.data(), nq, n, b.vp.data(), d.D, out + i0 * d.ldo + h * d.D, d.ldo);
 }
 
 }  // namespace
