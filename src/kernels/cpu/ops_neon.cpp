@@ -43,11 +43,28 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return acc;
 }
 
-// Attention's scores, one dot product per (head, key).
+// Attention's scores, 4 keys per step for each head (each query load feeds 4 FMAs); keys past the last
+// whole 4, and head-dim columns past the last whole 4, one at a time.
 void dot_heads(const float* q, int64_t ldq, int64_t G, const float* k, int64_t ldk, int64_t n, int64_t D, float* s,
                int64_t lds) {
+  const int64_t D4 = D / 4 * 4;
   for (int64_t g = 0; g < G; ++g) {
-    for (int64_t j = 0; j < n; ++j) s[g * lds + j] = dot_f32(q + g * ldq, k + j * ldk, D);
+    const float* qg = q + g * ldq;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const float* kj = k + j * ldk;
+      float32x4_t acc[4] = {vdupq_n_f32(0.f), vdupq_n_f32(0.f), vdupq_n_f32(0.f), vdupq_n_f32(0.f)};
+      for (int64_t c = 0; c < D4; c += 4) {
+        const float32x4_t qv = vld1q_f32(qg + c);
+        for (int r = 0; r < 4; ++r) acc[r] = vfmaq_f32(acc[r], qv, vld1q_f32(kj + r * ldk + c));
+      }
+      for (int r = 0; r < 4; ++r) {
+        float t = vaddvq_f32(acc[r]);
+        for (int64_t c = D4; c < D; ++c) t += qg[c] * kj[r * ldk + c];
+        s[g * lds + j + r] = t;
+      }
+    }
+    for (; j < n; ++j) s[g * lds + j] = dot_f32(qg, k + j * ldk, D);
   }
 }
 
