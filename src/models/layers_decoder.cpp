@@ -380,7 +380,8 @@ core::Status StandardDecoder::forward(std::span<const int32_t> tokens, KvState& 
   }
   const int64_t d = c.hidden_size, qd = c.num_attention_heads * c.head_dim, half = c.rope.rot_dim / 2;
   const int64_t kvd = c.num_key_value_heads * c.head_dim;
-  const size_t need = static_cast<size_t>(n * (2 * d + 2 * qd + 2 * c.intermediate_size + 2 * kvd + 2 * half) + half);
+  const size_t need =
+      static_cast<size_t>(n * (2 * d + 2 * qd + 2 * c.intermediate_size + 2 * kvd + 2 * half) + half);
   if (s.f.size() < need) s.f = core::AlignedBuffer<float>(need);
   float* x = s.f.data();
   float* cos = x + n * d;
