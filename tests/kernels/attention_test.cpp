@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/kernel_test_util.h"
@@ -162,22 +163,24 @@ TEST(Attention, DotHeadsAndMixRowsMatchDoubleSums) {
           Floats s(G * lds), o(G * ldq);
           kt.dot_heads(q.data(), ldq, G, k.data(), ldk, n, D, s.data(), lds);
           kt.mix_rows(pw.data(), lds, G, k.data(), ldk, n, D, o.data(), ldq);
+          // Σ a[i·sa]·b[i·sb] over m terms in double, and its bound m·u·Σ|products|.
+          const auto sum = [](const float* a, int64_t sa, const float* b, int64_t sb, int64_t m) {
+            double ref = 0, mag = 0;
+            for (int64_t i = 0; i < m; ++i) {
+              const double t = static_cast<double>(a[i * sa]) * b[i * sb];
+              ref += t;
+              mag += std::fabs(t);
+            }
+            return std::pair<double, double>{ref, (m + 1) * kU * mag};
+          };
           for (int64_t g = 0; g < G; ++g) {
             for (int64_t j = 0; j < n; ++j) {
-              double ref = 0, mag = 0;
-              for (int64_t c = 0; c < D; ++c) {
-                ref += static_cast<double>(q[g * ldq + c]) * k[j * ldk + c];
-                mag += std::fabs(static_cast<double>(q[g * ldq + c]) * k[j * ldk + c]);
-              }
-              ASSERT_NEAR(s[g * lds + j], ref, (D + 1) * kU * mag) << "s g=" << g << " j=" << j;
+              const auto [ref, tol] = sum(q.data() + g * ldq, 1, k.data() + j * ldk, 1, D);
+              ASSERT_NEAR(s[g * lds + j], ref, tol) << "s g=" << g << " j=" << j;
             }
             for (int64_t c = 0; c < D; ++c) {
-              double ref = 0, mag = 0;
-              for (int64_t j = 0; j < n; ++j) {
-                ref += static_cast<double>(pw[g * lds + j]) * k[j * ldk + c];
-                mag += std::fabs(static_cast<double>(pw[g * lds + j]) * k[j * ldk + c]);
-              }
-              ASSERT_NEAR(o[g * ldq + c], ref, (n + 1) * kU * mag) << "o g=" << g << " c=" << c;
+              const auto [ref, tol] = sum(pw.data() + g * lds, 1, k.data() + c, ldk, n);
+              ASSERT_NEAR(o[g * ldq + c], ref, tol) << "o g=" << g << " c=" << c;
             }
           }
         });
