@@ -121,6 +121,11 @@ TEST(Attention, SlidingWindowSoftcapScale) {
   big.q_pos0 = big.n_kv - big.n_q;
   big.window = 37;
   check(big, false, false, 92);
+  // More keys than one k-block of the packed GEMM (kPackKC = 768): P·V sums over several.
+  AttentionParams longer = make(large(24, 6), large(1700, 800), 2, 1, 32);
+  longer.causal = true;
+  longer.q_pos0 = longer.n_kv - longer.n_q;
+  check(longer, false, false, 93, true);
 }
 
 // Decode (the row path) over more keys than the kernels' blocks and prefetch distance, at head dims
