@@ -252,6 +252,15 @@ inline V emu_permute(__m512i idx, const T* table, unsigned n) {
   for (size_t j = 0; j < 64 / sizeof(T); ++j) r[j] = table[ix[j] % n];
   return emu_vec<V>(r);
 }
+// The two-table permutes: element i = (a, b)[idx[i] % (2 · elements per vector)].
+template <typename T, typename I, typename V>
+inline V emu_permute2(V a, __m512i idx, V b) {
+  constexpr unsigned n = 64 / sizeof(T);
+  T x[2 * n];
+  emu_lanes(a, x);
+  emu_lanes(b, x + n);
+  return emu_permute<T, I, V>(idx, x, 2 * n);
+}
 // VPERMW: word i = a[idx[i] % 32]; VPERMT2W: word i = (idx[i] & 32 ? b : a)[idx[i] % 32].
 [[gnu::noinline]] inline __m512i _mm512_permutexvar_epi16(__m512i idx, __m512i a) {
   uint16_t x[32];
@@ -259,10 +268,7 @@ inline V emu_permute(__m512i idx, const T* table, unsigned n) {
   return emu_permute<uint16_t, uint16_t, __m512i>(idx, x, 32);
 }
 [[gnu::noinline]] inline __m512i _mm512_permutex2var_epi16(__m512i a, __m512i idx, __m512i b) {
-  uint16_t x[64];
-  emu_lanes(a, x);
-  emu_lanes(b, x + 32);
-  return emu_permute<uint16_t, uint16_t, __m512i>(idx, x, 64);
+  return emu_permute2<uint16_t, uint16_t>(a, idx, b);
 }
 // VPERMD: lane i = a[idx[i] % 16].
 [[gnu::noinline]] inline __m512i _mm512_permutexvar_epi32(__m512i idx, __m512i a) {
@@ -279,10 +285,7 @@ inline V emu_permute(__m512i idx, const T* table, unsigned n) {
 }
 // VPERMT2PS: lane i = (idx[i] & 16 ? b : a)[idx[i] % 16].
 [[gnu::noinline]] inline __m512 _mm512_permutex2var_ps(__m512 a, __m512i idx, __m512 b) {
-  float x[32];
-  emu_lanes(a, x);
-  emu_lanes(b, x + 16);
-  return emu_permute<float, uint32_t, __m512>(idx, x, 32);
+  return emu_permute2<float, uint32_t>(a, idx, b);
 }
 // VPSHUFB: within each 128-bit lane, byte i = index bit 7 ? 0 : a[lane + (index & 15)].
 [[gnu::noinline]] inline __m512i _mm512_shuffle_epi8(__m512i a, __m512i b) {

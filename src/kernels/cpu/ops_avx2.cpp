@@ -360,7 +360,7 @@ void quantize_act(const float* x, int64_t K, int8_t* qs, float* d, int32_t* sum,
 const IsaKernels* avx2_kernels() {
   static const IsaKernels k = {
       Isa::kAvx2,      avx2::dot_float,  avx2::dot_quant, avx2::quantize_act, avx2::gemm_f32,
-      avx2::dot_f32,   avx2::scale_f32, avx2::sum_sq,       avx2::sum,
+      avx2::dot_f32,   avx2::scale_f32,  avx2::sum_sq,    avx2::sum,
       avx2::max,       avx2::exp_sub_sum, avx2::rms_apply, avx2::ln_apply,    avx2::unary,
       avx2::binary,    avx2::pack_a,     avx2::pack_b,    avx2::gemm_packed, avx2::gemm_int8,
       dtype_bit(core::DType::kQ4_0) | dtype_bit(core::DType::kQ4_1) | dtype_bit(core::DType::kQ4_K) |
