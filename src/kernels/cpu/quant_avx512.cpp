@@ -35,6 +35,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/arena.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/quant/blocks.h"
 
@@ -502,10 +503,12 @@ float dot_row(const char* w, const Prepared& a) {
 }
 
 // This thread's prepared activations (each pool worker has its own).
+// The reordered activations are cache-line aligned (each row too while K % 64 == 0): every group's
+// zmm loads of them would otherwise split across two lines.
 struct Scratch {
-  std::vector<int8_t> qs;
-  std::vector<float> side;
-  std::vector<int16_t> sums;
+  core::AlignedBuffer<int8_t> qs;
+  core::AlignedBuffer<float> side;
+  core::AlignedBuffer<int16_t> sums;
   std::vector<Prepared> rows;
 };
 
