@@ -10,9 +10,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/arena.h"
 #include "core/f16.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/local_buffer.h"
 #include "kernels/cpu/vec_avx2.h"
 #include "kernels/quant/quant.h"
 
@@ -455,15 +455,15 @@ template <typename F>
 void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out, int64_t ldo) {
   ActRows xr = x;
   if constexpr (F::kPairedX) {  // this thread's copies (each pool worker has its own)
-    thread_local core::AlignedBuffer<int8_t> paired;  // aligned: no ymm load of it splits a cache line
+    thread_local LocalBuffer<int8_t> paired;  // aligned: no ymm load of it splits a cache line
     paired.resize(static_cast<size_t>(M * x.K));
     for (int64_t m = 0; m < M; ++m) pair_activations(x.qs + m * x.K, x.K, paired.data() + m * x.K);
     xr.qs = paired.data();
   }
   if constexpr (F::kEvenOdd) {
     const int64_t nb = x.K / 32;
-    thread_local core::AlignedBuffer<float> d;
-    thread_local core::AlignedBuffer<int32_t> sum;
+    thread_local LocalBuffer<float> d;
+    thread_local LocalBuffer<int32_t> sum;
     d.resize(static_cast<size_t>(M * nb));
     sum.resize(static_cast<size_t>(M * nb));
     for (int64_t m = 0; m < M; ++m) {

@@ -35,8 +35,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/arena.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/local_buffer.h"
 #include "kernels/quant/blocks.h"
 
 // GCC 12 reports its own _mm512_undefined_*() inside the cast and insert intrinsics as maybe-uninitialized.
@@ -506,9 +506,9 @@ float dot_row(const char* w, const Prepared& a) {
 // The reordered activations are cache-line aligned (each row too while K % 64 == 0): every group's
 // zmm loads of them would otherwise split across two lines.
 struct Scratch {
-  core::AlignedBuffer<int8_t> qs;
-  core::AlignedBuffer<float> side;
-  core::AlignedBuffer<int16_t> sums;
+  LocalBuffer<int8_t> qs;
+  LocalBuffer<float> side;
+  LocalBuffer<int16_t> sums;
   std::vector<Prepared> rows;
 };
 
