@@ -8,7 +8,6 @@
 
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "core/f16.h"
 #include "kernels/cpu/isa.h"
