@@ -3,13 +3,17 @@
 //   ceiling/fma_peak_avx512  the same with zmm FMAs (AVX-512 CPUs only): the ceiling of the avx512 f32 GEMM
 //   ceiling/vnni_peak_avx512 GOP/s of independent zmm VPDPBUSD (64 multiply-adds each, counted as 2 ops):
 //                            the ceiling of the avx512 int8 GEMM
-//   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread
+//   ceiling/read_bw       GB/s of summing a 256 MiB array on every pool thread, two streams per task
+//   ceiling/read_bw_1stream  the same as one stream per task (the ceiling before 2026-11-28)
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
 //   gemm_cold/<isa>/<dtype>/16xKxN  a 16-row GEMM on weights read from DRAM (a short prompt's prefill)
 //   gemm_prepacked/<isa>/f32/MxKxN  gemm/'s f32 rows on weights packed once (as encoders hold them)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
+//   gemv_vs_bw/<isa>/<dtype>/1xKxN  the cold GEMV alternated call by call with read_bw's two-stream sum of
+//                                another cold copy of the same bytes: frac = GEMV GB/s / sum GB/s measured in
+//                                the same milliseconds (this VM's bandwidth moves by tens of % between runs)
 //   attention_decode/<isa>/h32kv4d64/N  one decode step's attention over N cached positions (TinyLlama's
 //                                heads), GB/s of K and V read, caches rotated past the L3
 // Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
@@ -20,6 +24,7 @@
 #include <immintrin.h>
 #endif
 
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <string>
@@ -85,17 +90,36 @@ __attribute__((target("avx512f,avx512vnni"))) int vnni_loop_avx512(int64_t iters
   _mm512_storeu_si512(out, s);
   return out[0] + out[15];
 }
-__attribute__((target("avx2,fma"))) float sum_avx2(const float* p, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  for (int64_t i = 0; i < n; i += 32) {
-    s0 = _mm256_add_ps(s0, _mm256_load_ps(p + i));
-    s1 = _mm256_add_ps(s1, _mm256_load_ps(p + i + 8));
-    s2 = _mm256_add_ps(s2, _mm256_load_ps(p + i + 16));
-    s3 = _mm256_add_ps(s3, _mm256_load_ps(p + i + 24));
+// Sums n bytes as S streams: the range cut in S parts, 64 bytes of each part per step, integer adds
+// (weight bytes read as floats could be NaNs or denormals). One core covers more of DRAM's latency with
+// two streams than with one: measured on Zen 5, ceiling/read_bw (two) reads 12-19 % more than
+// ceiling/read_bw_1stream, three or four streams no more than two.
+template <int S>
+__attribute__((target("avx2"))) int64_t sum_streams(const char* p, int64_t n) {
+  const int64_t part = n / S / 64 * 64;
+  __m256i acc[S][2];
+  for (int j = 0; j < S; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_si256();
+  for (int64_t i = 0; i < part; i += 64) {
+    for (int j = 0; j < S; ++j) {
+      const auto* v = reinterpret_cast<const __m256i*>(p + j * part + i);
+      acc[j][0] = _mm256_add_epi32(acc[j][0], _mm256_loadu_si256(v));
+      acc[j][1] = _mm256_add_epi32(acc[j][1], _mm256_loadu_si256(v + 1));
+    }
   }
-  float out[8];
-  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-  return out[0] + out[7];
+  __m256i t = _mm256_setzero_si256();
+  for (int j = 0; j < S; ++j) t = _mm256_add_epi32(t, _mm256_add_epi32(acc[j][0], acc[j][1]));
+  int32_t lanes[8];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), t);
+  int64_t r = lanes[0] + lanes[7];
+  for (int64_t i = S * part; i < n; ++i) r += p[i];
+  return r;
+}
+#else
+template <int S>
+int64_t sum_streams(const char* p, int64_t n) {
+  int64_t r = 0;
+  for (int64_t i = 0; i < n; ++i) r += p[i];
+  return r;
 }
 #endif
 
@@ -118,21 +142,22 @@ void BM_FmaPeakAvx512(benchmark::State& st) { run_peak(st, fma_loop_avx512, 10 *
 void BM_VnniPeakAvx512(benchmark::State& st) { run_peak(st, vnni_loop_avx512, 10 * 64 * 2, "GOP/s"); }
 #endif
 
+template <int S>
 void BM_ReadBw(benchmark::State& st) {
-  const int64_t n = int64_t{64} << 20;  // 256 MiB of floats
-  nlm::core::AlignedBuffer<float> buf(n);
-  std::memset(buf.data(), 0, n * 4);
+  const int64_t n = int64_t{256} << 20;  // 256 MiB
+  nlm::core::AlignedBuffer<char> buf(n);
+  std::memset(buf.data(), 1, n);
   const int nt = nlm::core::n_threads();
-  std::vector<float> partial(nt * 16);
+  std::vector<int64_t> partial(nt * 8);
   for (auto _ : st) {
     const int64_t chunk = n / 64;
     nlm::core::parallel_for(64, [&](int64_t c, int w) {
-      partial[w * 16] += sum_avx2(buf.data() + c * chunk, chunk);
+      partial[w * 8] += sum_streams<S>(buf.data() + c * chunk, chunk);
     });
     benchmark::DoNotOptimize(partial.data());
   }
   st.counters["GB/s"] =
-      benchmark::Counter(static_cast<double>(n) * 4 * st.iterations() / 1e9, benchmark::Counter::kIsRate);
+      benchmark::Counter(static_cast<double>(n) * st.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 struct Weights {
@@ -218,6 +243,45 @@ void gemv(benchmark::State& st, k::Isa isa, DType t, int64_t K, int64_t N, bool 
   st.counters["GB/s"] = benchmark::Counter(bytes * st.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// gemv()'s cold GEMV alternated call by call with read_bw's two-stream sum of another cold copy of the same
+// bytes, split into the same number of tasks (8 per thread) on the same pool: both see the same minutes of
+// this VM's bandwidth, so frac (GEMV GB/s over sum GB/s) does not move with it as two separate rows do.
+void gemv_vs_bw(benchmark::State& st, k::Isa isa, DType t, int64_t K, int64_t N) {
+  if (!k::set_isa(isa)) return st.SkipWithError("isa not supported");
+  // At least 3 copies, the sum half of them ahead of the GEMV: between the sum's read of a copy and the
+  // GEMV's, at least one other whole copy and 96 MiB in all pass through the cache.
+  const int64_t one_copy = nlm::core::dtype_row_bytes(t, K) * N;
+  Weights w = make_weights(t, N, K, std::max(int64_t{96} << 20, 3 * one_copy));
+  const std::vector<float> x = randn(K, 2);
+  std::vector<float> y(N);
+  const int nt = nlm::core::n_threads();
+  const int64_t bytes = one_copy, n_tasks = 8 * nt, chunk = bytes / n_tasks;
+  std::vector<int64_t> partial(nt * 8);
+  const size_t nc = w.copies.size(), half = nc / 2;
+  double t_gemv = 0, t_sum = 0;
+  size_t i = 0;
+  using Clock = std::chrono::steady_clock;
+  for (auto _ : st) {
+    const auto t0 = Clock::now();
+    const char* s = w.copies[(i + half) % nc].data();
+    nlm::core::parallel_for(n_tasks, [&](int64_t c, int wk) {
+      partial[wk * 8] += sum_streams<2>(s + c * chunk, c + 1 == n_tasks ? bytes - c * chunk : chunk);
+    });
+    benchmark::DoNotOptimize(partial.data());
+    const auto t1 = Clock::now();
+    k::matmul(x.data(), 1, w.view(i), nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+    const auto t2 = Clock::now();
+    t_sum += std::chrono::duration<double>(t1 - t0).count();
+    t_gemv += std::chrono::duration<double>(t2 - t1).count();
+    i = (i + 1) % nc;
+  }
+  const double total = static_cast<double>(bytes) * st.iterations() / 1e9;
+  st.counters["GB/s"] = total / t_gemv;
+  st.counters["sum_GB/s"] = total / t_sum;
+  st.counters["frac"] = t_sum / t_gemv;
+}
+
 // One decode step's attention for one layer of TinyLlama's shape (32 query heads sharing 4 kv heads, head
 // dim 64) over `n_kv` cached positions, the cache f32 [kv head][position][64] as the decoder keeps it. The
 // layers' caches are rotated through copies that exceed the L3 (a decode step reads every layer's cache
@@ -259,7 +323,8 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark("ceiling/vnni_peak_avx512", BM_VnniPeakAvx512)->UseRealTime();
   }
 #endif
-  benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw)->UseRealTime();
+  benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw<2>)->UseRealTime();
+  benchmark::RegisterBenchmark("ceiling/read_bw_1stream", BM_ReadBw<1>)->UseRealTime();
   const struct { int64_t M, K, N; } gemm_shapes[] = {{2048, 384, 1536}, {2048, 768, 3072}};
   for (auto s : gemm_shapes) {
     const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
@@ -296,6 +361,14 @@ int main(int argc, char** argv) {
       const std::string name = "gemv/" + std::string(k::isa_name(isa)) + "/" +
                                std::string(nlm::core::dtype_info(t).name) + "/1x2048x32000";
       benchmark::RegisterBenchmark(name.c_str(), gemv, isa, t, 2048, 32000, true)->UseRealTime();
+    }
+  }
+  for (k::Isa isa : k::supported_isas()) {
+    if (isa == k::Isa::kPortable) continue;
+    for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+      const std::string name = "gemv_vs_bw/" + std::string(k::isa_name(isa)) + "/" +
+                               std::string(nlm::core::dtype_info(t).name) + "/1x2048x5632";
+      benchmark::RegisterBenchmark(name.c_str(), gemv_vs_bw, isa, t, 2048, 5632)->UseRealTime();
     }
   }
   // A 16-token prompt through a TinyLlama-sized FFN matrix, weights from DRAM: the shortest prompts that

@@ -186,7 +186,6 @@ inline V emu_map2(V a, V b, F f) {
   std::memcpy(r, &a, 32);
   return emu_vec<__m512>(r);
 }
-[[gnu::noinline]] inline __m512 _mm512_zextps256_ps512(__m256 a) { return _mm512_castps256_ps512(a); }
 [[gnu::noinline]] inline __m128i _mm512_castsi512_si128(__m512i a) {
   __m128i r;
   std::memcpy(&r, &a, 16);

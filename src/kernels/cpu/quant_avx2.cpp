@@ -410,23 +410,30 @@ struct Q6_K {
 // ahead a few points less).
 constexpr int64_t kPrefetchBytes = 3072;
 
-// One weight row against activation row m.
-template <typename F>
-float dot_row(const ActRows& x, int64_t m, const char* w) {
+// S weight rows `stride` bytes apart against activation row m, group by group in step: S streams.
+template <typename F, int S>
+void dot_rows(const ActRows& x, int64_t m, const char* w, int64_t stride, float* out, int64_t out_stride) {
   constexpr int64_t kBlockBytes = F::kGroupBytes / 8;  // 32-block formats (tails only)
   const int64_t nb = x.K / 32, ng = nb / 8;
   const int8_t* xq = x.qs + m * x.K;
   const float* xd = x.d + m * nb;
   const int32_t* xs = x.sum + m * nb;
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[S];
+  for (int j = 0; j < S; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t g = 0; g < ng; ++g) {
-    const char* wg = w + g * F::kGroupBytes;
-    for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
-    F::group(wg, xq + 256 * g, xd + 8 * g, xs + 8 * g, acc);
+    for (int j = 0; j < S; ++j) {
+      const char* wg = w + j * stride + g * F::kGroupBytes;
+      for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
+    }
+    for (int j = 0; j < S; ++j) {
+      F::group(w + j * stride + g * F::kGroupBytes, xq + 256 * g, xd + 8 * g, xs + 8 * g, acc[j]);
+    }
   }
-  float s = hsum(acc);
-  for (int64_t i = ng * 8; i < nb; ++i) s += F::tail(w + i * kBlockBytes, xq + 32 * i, xd[i], xs[i]);
-  return s;
+  for (int j = 0; j < S; ++j) {
+    float s = hsum(acc[j]);
+    for (int64_t i = ng * 8; i < nb; ++i) s += F::tail(w + j * stride + i * kBlockBytes, xq + 32 * i, xd[i], xs[i]);
+    out[j * out_stride] = s;
+  }
 }
 
 // The layout Q4_0::group and KQuant4::group read: within every whole group of 8 blocks, blocks 2p and 2p+1 as
@@ -472,8 +479,14 @@ void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_
     xr.d = d.data();
     xr.sum = sum.data();
   }
-  for (int64_t r = 0; r < n_rows; ++r) {
-    for (int64_t m = 0; m < M; ++m) out[m * ldo + r] = dot_row<F>(xr, m, w + r * w_rb);
+  int64_t r = 0;
+  if (M == 1) {  // decode: the task's two halves as two streams in step (as quant_avx512.cpp)
+    const int64_t half = n_rows / 2;
+    for (; r < half; ++r) dot_rows<F, 2>(xr, 0, w + r * w_rb, half * w_rb, out + r, half);
+    r = 2 * half;
+  }
+  for (; r < n_rows; ++r) {
+    for (int64_t m = 0; m < M; ++m) dot_rows<F, 1>(xr, m, w + r * w_rb, 0, out + m * ldo + r, 0);
   }
 }
 
