@@ -403,11 +403,12 @@ struct Q6_K {
   static float tail(const char*, const int8_t*, float, int32_t) { return 0.f; }  // K % 256 == 0
 };
 
-// Weights are read as one sequential stream (row after row), which the hardware prefetcher follows;
-// software prefetch runs kPrefetchBytes ahead of it. Measured on Zen 3 (bench/kernels, GEMV
-// [1×2048]·[2048×5632], 2 threads): interleaving 4 rows (4 streams 1–2 KiB apart, each prefetched)
-// reached 45–70% of read bandwidth, one stream with prefetch 2–3 KiB ahead 60–91% (1 KiB and 4–6 KiB
-// ahead a few points less).
+// Weights are read as sequential streams, which the hardware prefetcher follows; software prefetch runs
+// kPrefetchBytes ahead of each. Measured on Zen 3 (bench/kernels, GEMV [1×2048]·[2048×5632], 2 threads):
+// interleaving 4 adjacent rows (4 streams 1–2 KiB apart, each prefetched) reached 45–70% of read
+// bandwidth, one stream with prefetch 2–3 KiB ahead 60–91% (1 KiB and 4–6 KiB ahead a few points less).
+// Decode reads a task's two halves as two streams in step (dot_format; Zen 5, gemv_vs_bw, alternating
+// processes: q8_0 75 → 87–91 % and q4_0 62–64 → 65–68 % of a two-stream sum, q4_K 63–65 → 61–63 %).
 constexpr int64_t kPrefetchBytes = 3072;
 
 // S weight rows `stride` bytes apart against activation row m, group by group in step: S streams.

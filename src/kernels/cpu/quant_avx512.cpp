@@ -501,7 +501,10 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
   const int64_t nb = a.K / 32, ng = a.K / 256;
   __m512 acc[S][2];  // two FMA chains per row
   __m256 side[S];
-  for (int j = 0; j < S; ++j) acc[j][0] = acc[j][1] = _mm512_setzero_ps(), side[j] = _mm256_setzero_ps();
+  for (int j = 0; j < S; ++j) {
+    acc[j][0] = acc[j][1] = _mm512_setzero_ps();
+    side[j] = _mm256_setzero_ps();
+  }
   for (int64_t g = 0; g < ng; ++g) {
     for (int j = 0; j < S; ++j) {
       const char* wg = w + j * stride + g * F::kGroupBytes;
@@ -577,8 +580,9 @@ const Prepared* prepare(const ActRows& x, int64_t M) {
 
 // Decode (M == 1) reads the task's rows as two streams, its first and its second half in step: one core
 // keeps more of DRAM's latency covered with two streams than with one (bench/kernels gemv_vs_bw at
-// 1x2048x5632 on 2 threads, Zen 5: q4_0 70–79 → 80–88 % of a two-stream sum's bandwidth, q4_K 69–71 →
-// 79–85 %; three or four streams no better than two). Batches (M > 1) read each row once for all M.
+// 1x2048x5632 on 2 threads, Zen 5, medians of 5 alternating processes: q8_0 79 → 88 %, q4_0 74 → 80 %,
+// q4_K 72 → 85 % of a two-stream sum's bandwidth; three or four streams no better than two). Batches
+// (M > 1) read each row once for all M.
 template <typename F>
 void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_t n_rows, float* out, int64_t ldo) {
   const Prepared* rows = prepare<F>(x, M);
