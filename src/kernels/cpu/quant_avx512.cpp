@@ -87,13 +87,13 @@ inline float hsum(__m256 v) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-// The sum of 16 lanes, its halves split by GCC's vector shuffle: inlined into dot_rows, every GCC 12
+// v's two 256-bit halves added, split by GCC's vector shuffle: inlined into dot_rows, every GCC 12
 // intrinsic built on _mm512_undefined_* (_mm512_reduce_add_ps, the casts and extracts to 256 bits, the
 // lane shuffles) warns that the undefined vector is used uninitialized: a false positive -Werror stops on.
-inline float hsum(__m512 v) {
+inline __m256 fold(__m512 v) {
   const __m256 lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
   const __m256 hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-  return hsum(_mm256_add_ps(lo, hi));
+  return _mm256_add_ps(lo, hi);
 }
 
 // 16-lane indices and byte patterns, loaded as vectors.
@@ -513,7 +513,7 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
     for (int j = 0; j < S; ++j) F::group(w + j * stride + g * F::kGroupBytes, a, g, acc[j], side[j]);
   }
   for (int j = 0; j < S; ++j) {
-    float s = hsum(_mm512_add_ps(acc[j][0], acc[j][1])) + hsum(side[j]);
+    float s = hsum(_mm256_add_ps(fold(_mm512_add_ps(acc[j][0], acc[j][1])), side[j]));  // one reduction
     for (int64_t b = ng * 8; b < nb; ++b) s += F::tail(w + j * stride + b * F::kBlockBytes, a, b);
     out[j * out_stride] = s;
   }
