@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "core/status.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -37,6 +39,7 @@ ThreadPool::~ThreadPool() { stop(); }
 void ThreadPool::start(int n_threads) {
   quit_ = false;
   n_threads_.store(n_threads, std::memory_order_relaxed);
+  blocks_ = std::vector<Block>(static_cast<size_t>(n_threads));
   for (int w = 1; w < n_threads; ++w) threads_.emplace_back([this, w] { worker_loop(w); });
 }
 
@@ -57,12 +60,41 @@ void ThreadPool::resize(int n_threads) {
   start(n_threads < 1 ? 1 : n_threads);
 }
 
+void ThreadPool::deal(Job& job) {
+  const int64_t n = job.n_tasks, w = job.n_blocks;
+  NLM_CHECK_MSG(n < (int64_t{1} << 32), "[core] parallel_for: over 2^32 tasks");  // a block packs in 64 bits
+  for (int64_t b = 0; b < w; ++b) {
+    const uint64_t begin = static_cast<uint64_t>(b * n / w), end = static_cast<uint64_t>((b + 1) * n / w);
+    blocks_[static_cast<size_t>(b)].range.store(begin | end << 32, std::memory_order_relaxed);
+  }
+}
+
+// Takes the first task of a block (front) or its last (a steal); false when the block is empty.
+bool ThreadPool::claim(int block, bool front, int64_t* task) {
+  std::atomic<uint64_t>& range = blocks_[static_cast<size_t>(block)].range;
+  uint64_t r = range.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t begin = r & 0xFFFFFFFFu, end = r >> 32;
+    if (begin >= end) return false;
+    const uint64_t next = front ? (begin + 1) | end << 32 : begin | (end - 1) << 32;
+    if (range.compare_exchange_weak(r, next, std::memory_order_relaxed)) {
+      *task = static_cast<int64_t>(front ? begin : end - 1);
+      return true;
+    }
+  }
+}
+
 void ThreadPool::run_tasks(Job& job, int worker) {
   const int saved = tl_worker;
   tl_worker = worker;
+  int victim = worker;  // own block first, then the others' from their ends
   for (;;) {
-    const int64_t t = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (t >= job.n_tasks) break;
+    int64_t t = -1;
+    while (!claim(victim, victim == worker, &t)) {
+      victim = (victim + 1) % job.n_blocks;
+      if (victim == worker) break;
+    }
+    if (t < 0) break;
     job.fn(job.ctx, t, worker);
     if (job.done.fetch_add(1, std::memory_order_acq_rel) + 1 == job.n_tasks) {
       std::lock_guard<std::mutex> lk(mu_);  // the caller may be asleep waiting for the last task
@@ -109,7 +141,9 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
   job.fn = fn;
   job.ctx = ctx;
   job.n_tasks = n_tasks;
-  if (n_threads_.load(std::memory_order_relaxed) == 1) {
+  job.n_blocks = n_threads_.load(std::memory_order_relaxed);
+  deal(job);
+  if (job.n_blocks == 1) {
     run_tasks(job, 0);
     return;
   }

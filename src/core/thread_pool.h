@@ -8,6 +8,10 @@
 //   time; the others wait their turn).
 // - A parallel_for issued from inside a task runs inline on that thread (same worker index), so kernels
 //   may be called from within a parallel region without deadlock.
+// - Tasks are dealt in contiguous blocks: worker w starts at task w·n/W and goes up; a worker whose block
+//   is done takes the last remaining task of another's block. So each worker reads consecutive tasks'
+//   data in order (a streaming kernel's memory streams carry on from one task to the next), and a
+//   worker that starts late or is descheduled still gets its tasks done by the others.
 // - No allocation per call; fn is called by reference.
 #include <atomic>
 #include <condition_variable>
@@ -50,16 +54,24 @@ class ThreadPool {
     TaskFn fn;
     void* ctx;
     int64_t n_tasks;
-    std::atomic<int64_t> next{0};
+    int n_blocks;  // = the pool's worker count when the job started
     std::atomic<int64_t> done{0};
     int entered = 0;  // workers inside the job (guarded by mu_)
   };
+  // Worker w's block of tasks [begin, end), packed as begin | end << 32; blocks_[w] belongs to the
+  // current job (one at a time: call_mu_).
+  struct alignas(64) Block {
+    std::atomic<uint64_t> range{0};
+  };
+  void deal(Job& job);
+  bool claim(int block, bool front, int64_t* task);
   void run_tasks(Job& job, int worker);
 
   std::mutex call_mu_;  // serializes parallel regions and resize
   std::mutex mu_;
   std::condition_variable wake_cv_, done_cv_;
   std::vector<std::thread> threads_;
+  std::vector<Block> blocks_;  // one per worker
   std::atomic<int> n_threads_{1};
   Job* job_ = nullptr;  // the current region (guarded by mu_)
   std::atomic<uint64_t> generation_{0};

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -62,6 +63,31 @@ TEST(ThreadPool, ConcurrentCallersAndResize) {
   std::vector<std::atomic<int>> hits(100);
   pool.parallel_for(100, [&](int64_t t, int) { hits[t]++; });
   for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+}
+
+// Worker w starts at task w·n/W and goes up through its block; a worker done with its block takes the
+// others' tasks from their ends. Worker 1 is held in its first task, so worker 0 must take all of worker
+// 1's other tasks, last first.
+TEST(ThreadPool, ContiguousBlocksThenStealsFromTheEnd) {
+  ThreadPool pool(2);
+  constexpr int64_t kTasks = 64;
+  std::vector<int64_t> order[2];
+  std::vector<std::atomic<int>> hits(kTasks);
+  pool.parallel_for(kTasks, [&](int64_t t, int w) {
+    if (t == kTasks / 2) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    order[w].push_back(t);
+    hits[t]++;
+  });
+  for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  const std::vector<int64_t>& mine = order[0];
+  ASSERT_GE(mine.size(), static_cast<size_t>(kTasks / 2 + 1));
+  for (int64_t i = 0; i < kTasks / 2; ++i) ASSERT_EQ(mine[i], i) << "worker 0's own block, in order";
+  for (size_t i = kTasks / 2; i < mine.size(); ++i) {
+    EXPECT_EQ(mine[i], kTasks - 1 - static_cast<int64_t>(i - kTasks / 2)) << "steals from the end";
+  }
+  if (!order[1].empty()) {  // worker 1 woke: its block from its start, in order
+    for (size_t i = 0; i < order[1].size(); ++i) EXPECT_EQ(order[1][i], kTasks / 2 + static_cast<int64_t>(i));
+  }
 }
 
 TEST(ThreadPool, DefaultPoolExists) {
