@@ -6,7 +6,7 @@
 
 #include "core/f16.h"
 #include "formats/gguf_names.h"
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "formats/test_writers.h"
 #include "support/subprocess.h"
 

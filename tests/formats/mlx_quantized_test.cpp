@@ -11,7 +11,7 @@
 
 #include "core/f16.h"
 #include "formats/safetensors.h"
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "formats/test_writers.h"
 #include "kernels/kernels.h"
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/f16.h"
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "formats/test_writers.h"
 #include "support/subprocess.h"
 

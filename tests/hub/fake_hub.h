@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/subprocess.h"
+#include "support/temp_dir.h"
 
 namespace nlm::testing {
 
@@ -33,25 +34,6 @@ inline void write_file(const std::filesystem::path& p, const std::string& data) 
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << data;
 }
-
-// A fresh temporary folder, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "nlm-hub-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class FakeHub {
  public:

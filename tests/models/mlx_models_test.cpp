@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "formats/mlx_writer.h"
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "models/encoder_test_util.h"
 #include "models/registry.h"
 #include "runtime/decoder_loader.h"

@@ -25,7 +25,7 @@
 
 #include <gtest/gtest.h>
 
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "formats/test_writers.h"
 #include "support/subprocess.h"
 

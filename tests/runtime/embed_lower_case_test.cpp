@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "models/encoder_test_util.h"
 #include "runtime/embed.h"
 #include "runtime/tiny_bert.h"

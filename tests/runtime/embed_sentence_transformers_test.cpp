@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/f16.h"
-#include "formats/temp_dir.h"
+#include "support/temp_dir.h"
 #include "formats/test_writers.h"
 #include "models/encoder_test_util.h"
 #include "support/subprocess.h"

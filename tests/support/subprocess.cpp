@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -205,6 +206,11 @@ bool json_matches(const nlohmann::json& expected, const nlohmann::json& actual, 
   }
   *why = "expected " + expected.dump() + ", got " + actual.dump();
   return false;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in, nullptr, false);
 }
 
 }  // namespace nlm::testing

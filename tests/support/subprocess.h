@@ -52,4 +52,7 @@ std::vector<std::string> serve_argv(std::vector<std::string> extra = {});
 // "$string" any string, "$array" any array, "$object" any object. On mismatch, *why explains.
 bool json_matches(const nlohmann::json& expected, const nlohmann::json& actual, std::string* why);
 
+// A JSON file's value; discarded (is_discarded()) when the file is missing or does not parse.
+nlohmann::json read_json_file(const std::string& path);
+
 }  // namespace nlm::testing

@@ -22,13 +22,8 @@ using nlohmann::json;
 
 fs::path spm_dir() { return fs::path(source_dir()) / "tests" / "tokenizer" / "spm"; }
 
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in, nullptr, false);
-}
-
 const json& expected() {
-  static const json j = read_json(spm_dir() / "expected.json");
+  static const json j = read_json_file(spm_dir() / "expected.json");
   return j;
 }
 
@@ -55,7 +50,7 @@ TEST(PrecompiledSpm, NormalizersEqualTokenizersLibrary) {
   const json& cases = e["cases"];
   int n_checked = 0;
   for (const auto& [name, m] : e["models"].items()) {
-    const json tj = read_json(spm_dir() / name / "tokenizer.json");
+    const json tj = read_json_file(spm_dir() / name / "tokenizer.json");
     ASSERT_TRUE(tj.is_object()) << name;
     const json& norm = tj["normalizer"];
     ASSERT_EQ(norm["normalizers"][0]["type"], "Precompiled");
@@ -79,7 +74,7 @@ TEST(PrecompiledSpm, NormalizersEqualTokenizersLibrary) {
 
 // Corrupt charsmaps are errors, never crashes or reads out of bounds.
 TEST(PrecompiledSpm, CorruptCharsmapIsAnErrorOrHarmless) {
-  const json tj = read_json(spm_dir() / "xlmr_nmt_nfkc" / "tokenizer.json");
+  const json tj = read_json_file(spm_dir() / "xlmr_nmt_nfkc" / "tokenizer.json");
   ASSERT_TRUE(tj.is_object());
   const std::string b64 = tj["normalizer"]["normalizers"][0]["precompiled_charsmap"].get<std::string>();
   EXPECT_FALSE(tok::PrecompiledCharsmap::from_base64("").is_ok());

@@ -21,18 +21,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in, nullptr, false);
-}
-
 fs::path tok_dir() { return fs::path(source_dir()) / "tests" / "tokenizer"; }
 
 // The oracle's answers: live when possible.
 json oracle(std::string* origin) {
   if (const char* env = std::getenv("NLM_TOK_ORACLE")) {
     *origin = std::string("NLM_TOK_ORACLE=") + env;
-    return read_json(env);
+    return read_json_file(env);
   }
   const fs::path js = tok_dir() / "js";
   // The sanitizer run checks the same binary logic; it reuses the golden rather than run node again.
@@ -41,20 +36,20 @@ json oracle(std::string* origin) {
     const std::string cmd = "node '" + (js / "oracle.mjs").string() + "' '" + shared_dir() + "/data/tokenizers' '" +
                             (tok_dir() / "data" / "hard_corpus.json").string() + "' '" + out.string() + "'";
     if (std::system(cmd.c_str()) == 0) {
-      json j = read_json(out);
+      json j = read_json_file(out);
       fs::remove(out);
       *origin = "live transformers.js";
       return j;
     }
   }
   *origin = "committed golden";
-  return read_json(tok_dir() / "data" / "transformers_js_golden.json");
+  return read_json_file(tok_dir() / "data" / "transformers_js_golden.json");
 }
 
 TEST(TransformersJsDiff, HardCorpusThroughServe) {
   const fs::path tokenizers = fs::path(shared_dir()) / "data" / "tokenizers";
   if (!fs::exists(tokenizers)) GTEST_SKIP() << "no " << tokenizers;
-  const json corpus = read_json(tok_dir() / "data" / "hard_corpus.json");
+  const json corpus = read_json_file(tok_dir() / "data" / "hard_corpus.json");
   ASSERT_TRUE(corpus.is_array());
   std::string origin;
   const json expected = oracle(&origin);
