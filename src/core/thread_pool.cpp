@@ -32,23 +32,27 @@ int hardware_threads() {
 
 }  // namespace
 
+// Spins before a worker sleeps (decode issues many short regions back to back) and before the caller
+// sleeps waiting for the workers inside its region.
+constexpr int kWorkerSpins = 4000, kCallerSpins = 20000;
+
 ThreadPool::ThreadPool(int n_threads) { start(n_threads < 1 ? 1 : n_threads); }
 
 ThreadPool::~ThreadPool() { stop(); }
 
 void ThreadPool::start(int n_threads) {
-  quit_ = false;
+  quit_.store(false, std::memory_order_seq_cst);
   n_threads_.store(n_threads, std::memory_order_relaxed);
   blocks_ = std::vector<Block>(static_cast<size_t>(n_threads));
-  for (int w = 1; w < n_threads; ++w) threads_.emplace_back([this, w] { worker_loop(w); });
+  const uint64_t generation = state_.load(std::memory_order_relaxed) >> 32;  // not a job for the new workers
+  for (int w = 1; w < n_threads; ++w) {
+    threads_.emplace_back([this, w, generation] { worker_loop(w, generation); });
+  }
 }
 
 void ThreadPool::stop() {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    quit_ = true;
-    generation_.fetch_add(1, std::memory_order_release);
-  }
+  quit_.store(true, std::memory_order_seq_cst);
+  { std::lock_guard<std::mutex> lk(mu_); }  // a worker between its check of quit_ and its wait holds mu_
   wake_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
@@ -60,8 +64,8 @@ void ThreadPool::resize(int n_threads) {
   start(n_threads < 1 ? 1 : n_threads);
 }
 
-void ThreadPool::deal(Job& job) {
-  const int64_t n = job.n_tasks, w = job.n_blocks;
+void ThreadPool::deal() {
+  const int64_t n = job_.n_tasks, w = job_.n_blocks;
   NLM_CHECK_MSG(n < (int64_t{1} << 32), "[core] parallel_for: over 2^32 tasks");  // a block packs in 64 bits
   for (int64_t b = 0; b < w; ++b) {
     const uint64_t begin = static_cast<uint64_t>(b * n / w), end = static_cast<uint64_t>((b + 1) * n / w);
@@ -84,48 +88,63 @@ bool ThreadPool::claim(int block, bool front, int64_t* task) {
   }
 }
 
-void ThreadPool::run_tasks(Job& job, int worker) {
+void ThreadPool::run_tasks(int worker) {
   const int saved = tl_worker;
   tl_worker = worker;
   int victim = worker;  // own block first, then the others' from their ends
   for (;;) {
     int64_t t = -1;
     while (!claim(victim, victim == worker, &t)) {
-      victim = (victim + 1) % job.n_blocks;
+      victim = (victim + 1) % job_.n_blocks;
       if (victim == worker) break;
     }
     if (t < 0) break;
-    job.fn(job.ctx, t, worker);
-    if (job.done.fetch_add(1, std::memory_order_acq_rel) + 1 == job.n_tasks) {
-      std::lock_guard<std::mutex> lk(mu_);  // the caller may be asleep waiting for the last task
-      done_cv_.notify_all();
-    }
+    job_.fn(job_.ctx, t, worker);
   }
   tl_worker = saved;
 }
 
-void ThreadPool::worker_loop(int worker) {
-  uint64_t seen = 0;
-  for (;;) {
-    // Spin briefly (decode issues many short regions), then sleep.
-    uint64_t g = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; g == seen && spin < 4000; ++spin) {
-      cpu_relax();
-      g = generation_.load(std::memory_order_acquire);
-    }
-    Job* job = nullptr;
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      wake_cv_.wait(lk, [&] { return quit_ || generation_.load(std::memory_order_acquire) != seen; });
-      if (quit_) return;
-      seen = generation_.load(std::memory_order_acquire);
-      job = job_;
-      if (job == nullptr) continue;  // woke after the region ended
-      ++job->entered;
-    }
-    run_tasks(*job, worker);
+// Enters the open job if its generation is not *last (the one this worker joined before).
+bool ThreadPool::try_join(uint64_t* last) {
+  uint64_t s = state_.load(std::memory_order_acquire);
+  if ((s & kOpen) == 0 || s >> 32 == *last) return false;
+  if (!state_.compare_exchange_strong(s, s + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    return false;  // closed, or another worker joined first: the caller's loop tries again
+  }
+  *last = s >> 32;
+  return true;
+}
+
+void ThreadPool::leave() {
+  state_.fetch_sub(1, std::memory_order_seq_cst);
+  if (caller_waits_.load(std::memory_order_seq_cst)) {
     std::lock_guard<std::mutex> lk(mu_);
-    if (--job->entered == 0) done_cv_.notify_all();
+    done_cv_.notify_all();
+  }
+}
+
+void ThreadPool::worker_loop(int worker, uint64_t last) {
+  const auto joinable = [&] {
+    const uint64_t s = state_.load(std::memory_order_seq_cst);
+    return (s & kOpen) != 0 && s >> 32 != last;
+  };
+  for (;;) {
+    bool joined = false;
+    for (int spin = 0; spin < kWorkerSpins && !joined; ++spin) {
+      if (quit_.load(std::memory_order_relaxed)) return;
+      joined = try_join(&last);
+      if (!joined) cpu_relax();
+    }
+    if (joined) {
+      run_tasks(worker);
+      leave();
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    wake_cv_.wait(lk, [&] { return quit_.load(std::memory_order_seq_cst) || joinable(); });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    if (quit_.load(std::memory_order_relaxed)) return;
   }
 }
 
@@ -137,29 +156,28 @@ void ThreadPool::run(int64_t n_tasks, TaskFn fn, void* ctx) {
     return;
   }
   std::lock_guard<std::mutex> call(call_mu_);
-  Job job;
-  job.fn = fn;
-  job.ctx = ctx;
-  job.n_tasks = n_tasks;
-  job.n_blocks = n_threads_.load(std::memory_order_relaxed);
-  deal(job);
-  if (job.n_blocks == 1) {
-    run_tasks(job, 0);
+  job_ = Job{fn, ctx, n_tasks, n_threads_.load(std::memory_order_relaxed)};
+  deal();
+  if (job_.n_blocks == 1) {
+    run_tasks(0);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    job_ = &job;
-    generation_.fetch_add(1, std::memory_order_release);
+  const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+  state_.store(generation << 32 | kOpen, std::memory_order_seq_cst);  // no worker inside (see below)
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard<std::mutex> lk(mu_); }  // a sleeper between its count and its wait holds mu_
+    wake_cv_.notify_all();
   }
-  wake_cv_.notify_all();
-  run_tasks(job, 0);
-  // Wait for tasks other workers claimed (not for workers that never woke): spin, then sleep.
-  for (int spin = 0; job.done.load(std::memory_order_acquire) != n_tasks && spin < 20000; ++spin) cpu_relax();
+  run_tasks(0);
+  // Every task is claimed: close the job, then wait for the workers inside (spin, then sleep).
+  state_.fetch_and(~kOpen, std::memory_order_seq_cst);
+  const auto inside = [&] { return (state_.load(std::memory_order_seq_cst) & kInside) != 0; };
+  for (int spin = 0; spin < kCallerSpins && inside(); ++spin) cpu_relax();
+  if (!inside()) return;
   std::unique_lock<std::mutex> lk(mu_);
-  done_cv_.wait(lk, [&] { return job.done.load(std::memory_order_acquire) == n_tasks; });
-  job_ = nullptr;  // late wakers find no job
-  done_cv_.wait(lk, [&] { return job.entered == 0; });
+  caller_waits_.store(true, std::memory_order_seq_cst);
+  done_cv_.wait(lk, [&] { return !inside(); });
+  caller_waits_.store(false, std::memory_order_relaxed);
 }
 
 ThreadPool& default_pool() {

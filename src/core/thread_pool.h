@@ -45,37 +45,46 @@ class ThreadPool {
  private:
   void start(int n_threads);
   void stop();
-  void worker_loop(int worker);
+  void worker_loop(int worker, uint64_t last);
 
-  // One parallel region. Lives on the caller's stack; workers reach it only through job_ (under mu_)
-  // and the caller clears job_ and waits for `entered` to drop to 0 before returning, so a worker that
-  // wakes late never blocks the caller and never sees a finished job.
+  // One parallel region at a time (call_mu_), in fields the caller fills before it opens the region.
   struct Job {
-    TaskFn fn;
-    void* ctx;
-    int64_t n_tasks;
-    int n_blocks;  // = the pool's worker count when the job started
-    std::atomic<int64_t> done{0};
-    int entered = 0;  // workers inside the job (guarded by mu_)
+    TaskFn fn = nullptr;
+    void* ctx = nullptr;
+    int64_t n_tasks = 0;
+    int n_blocks = 0;  // = the pool's worker count when the job started
   };
   // Worker w's block of tasks [begin, end), packed as begin | end << 32; blocks_[w] belongs to the
-  // current job (one at a time: call_mu_).
+  // current job.
   struct alignas(64) Block {
     std::atomic<uint64_t> range{0};
   };
-  void deal(Job& job);
+  void deal();
   bool claim(int block, bool front, int64_t* task);
-  void run_tasks(Job& job, int worker);
+  void run_tasks(int worker);
+  bool try_join(uint64_t* last);
+  void leave();
 
+  // The hand-off is one word, state_ = generation << 32 | open << 31 | workers inside the job. The
+  // caller fills job_ and blocks_, then stores a new generation, open, with no worker inside. A worker
+  // joins by compare-exchange while the job is open and new to it; the caller closes the job once no
+  // task is left to claim and returns when no worker is inside, so job_ and blocks_ are never rewritten
+  // under a worker, and a worker that wakes late finds the job closed. Workers spin on the word, then
+  // sleep on wake_cv_; the caller spins on it, then sleeps on done_cv_. The sleepers are counted (and
+  // those counts and state_ are sequentially consistent) so that nobody pays for a lock or a system
+  // call while both sides are spinning.
+  static constexpr uint64_t kOpen = uint64_t{1} << 31, kInside = kOpen - 1;
   std::mutex call_mu_;  // serializes parallel regions and resize
-  std::mutex mu_;
+  alignas(64) std::atomic<uint64_t> state_{0};
+  Job job_;
+  alignas(64) std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_waits_{false};
+  std::atomic<bool> quit_{false};
+  std::mutex mu_;  // guards the condition variables' waits only
   std::condition_variable wake_cv_, done_cv_;
   std::vector<std::thread> threads_;
   std::vector<Block> blocks_;  // one per worker
   std::atomic<int> n_threads_{1};
-  Job* job_ = nullptr;  // the current region (guarded by mu_)
-  std::atomic<uint64_t> generation_{0};
-  bool quit_ = false;
 };
 
 // The process-wide pool, sized by std::thread::hardware_concurrency() (or NLM_THREADS) on first use.

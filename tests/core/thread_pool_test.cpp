@@ -90,6 +90,37 @@ TEST(ThreadPool, ContiguousBlocksThenStealsFromTheEnd) {
   }
 }
 
+// Regions back to back, and after pauses long enough for the workers to fall asleep: every task's
+// result is written before the call returns (the caller waits for every worker inside its region), and
+// a sleeping worker is woken for the next region (two tasks that each wait for the other to start can
+// only finish on two threads).
+TEST(ThreadPool, BackToBackRegionsAndSleepingWorkersWake) {
+  ThreadPool pool(2);
+  std::vector<int64_t> out;
+  for (int region = 0; region < 3000; ++region) {
+    const int64_t n = 1 + region % 37;
+    out.assign(static_cast<size_t>(n), -1);
+    pool.parallel_for(n, [&](int64_t t, int) {
+      volatile int64_t spin = 0;
+      for (int k = 0; k < 200 * (t % 5); ++k) spin = spin + k;
+      out[static_cast<size_t>(t)] = t * 3 + region;
+    });
+    for (int64_t t = 0; t < n; ++t) ASSERT_EQ(out[static_cast<size_t>(t)], t * 3 + region) << region;
+  }
+  for (int round = 0; round < 5; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the workers' spin: they sleep
+    std::atomic<int> started{0};
+    std::atomic<bool> met[2] = {false, false};
+    pool.parallel_for(2, [&](int64_t t, int) {
+      started++;
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (started.load() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      met[t] = started.load() == 2;
+    });
+    EXPECT_TRUE(met[0] && met[1]) << "round " << round << ": the sleeping worker was not woken";
+  }
+}
+
 TEST(ThreadPool, DefaultPoolExists) {
   EXPECT_GE(n_threads(), 1);
   std::atomic<int> n{0};
