@@ -14,6 +14,8 @@
 //   gemv_vs_bw/<isa>/<dtype>/1xKxN  the cold GEMV alternated call by call with read_bw's two-stream sum of
 //                                another cold copy of the same bytes: frac = GEMV GB/s / sum GB/s measured in
 //                                the same milliseconds (this VM's bandwidth moves by tens of % between runs)
+//   pool/handoff/16        time per parallel_for of 16 empty tasks on the kernel pool: the fixed cost each of a
+//                                decode step's ~150 regions pays (wake, deal, join), with no work to hide it
 //   attention_decode/<isa>/h32kv4d64/N  one decode step's attention over N cached positions (TinyLlama's
 //                                heads), GB/s of K and V read, caches rotated past the L3
 // Threads: the kernel pool size (NLM_THREADS, default all cores); OpenBLAS gets the same count.
@@ -141,6 +143,17 @@ void BM_FmaPeak(benchmark::State& st) { run_peak(st, fma_loop, 10 * 8 * 2, "GFLO
 void BM_FmaPeakAvx512(benchmark::State& st) { run_peak(st, fma_loop_avx512, 10 * 16 * 2, "GFLOP/s"); }
 void BM_VnniPeakAvx512(benchmark::State& st) { run_peak(st, vnni_loop_avx512, 10 * 64 * 2, "GOP/s"); }
 #endif
+
+// One region of 16 empty tasks per iteration; each task writes its own line (as a GEMV task writes its rows).
+void BM_PoolHandoff(benchmark::State& st) {
+  const int nt = nlm::core::n_threads();
+  std::vector<int64_t> out(static_cast<size_t>(16 * 8), 0);
+  for (auto _ : st) {
+    nlm::core::parallel_for(16, [&](int64_t t, int) { out[static_cast<size_t>(t * 8)] += t; });
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["threads"] = nt;  // the time column is the time per region
+}
 
 template <int S>
 void BM_ReadBw(benchmark::State& st) {
@@ -325,6 +338,7 @@ int main(int argc, char** argv) {
 #endif
   benchmark::RegisterBenchmark("ceiling/read_bw", BM_ReadBw<2>)->UseRealTime();
   benchmark::RegisterBenchmark("ceiling/read_bw_1stream", BM_ReadBw<1>)->UseRealTime();
+  benchmark::RegisterBenchmark("pool/handoff/16", BM_PoolHandoff)->UseRealTime();
   const struct { int64_t M, K, N; } gemm_shapes[] = {{2048, 384, 1536}, {2048, 768, 3072}};
   for (auto s : gemm_shapes) {
     const std::string shape = std::to_string(s.M) + "x" + std::to_string(s.K) + "x" + std::to_string(s.N);
