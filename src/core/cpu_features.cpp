@@ -46,6 +46,7 @@ CpuFeatures detect() {
   f.avx512vl = zmm && (b & bit_AVX512VL);
   f.avx512dq = zmm && (b & bit_AVX512DQ);
   f.avx512vnni = zmm && (c & bit_AVX512VNNI);
+  f.avx512vbmi = zmm && (c & bit_AVX512VBMI);
   __get_cpuid_count(7, 1, &a, &b, &c, &d);
   f.avx512bf16 = zmm && (a & (1u << 5));
   f.avxvnni = ymm && (a & (1u << 4));
@@ -88,6 +89,7 @@ std::vector<std::string> CpuFeatures::names() const {
   add(avx512dq, "avx512dq");
   add(avx512vnni, "avx512vnni");
   add(avx512bf16, "avx512bf16");
+  add(avx512vbmi, "avx512vbmi");
   add(avxvnni, "avxvnni");
   add(neon, "neon");
   add(dotprod, "dotprod");

@@ -8,7 +8,7 @@ namespace nlm::core {
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
-  bool avx512vnni = false, avx512bf16 = false, avxvnni = false;
+  bool avx512vnni = false, avx512bf16 = false, avx512vbmi = false, avxvnni = false;
   bool neon = false, dotprod = false, fp16 = false;
   int logical_cores = 1;
   std::string brand;

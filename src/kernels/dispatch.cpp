@@ -13,6 +13,8 @@ namespace cpu {
 #if !defined(__x86_64__) || defined(NLM_NO_X86_KERNELS)
 const IsaKernels* avx2_kernels() { return nullptr; }
 const IsaKernels* avx512_kernels() { return nullptr; }
+bool avx512_use_vbmi(bool) { return false; }
+bool avx512_vbmi() { return false; }
 #endif
 #if !defined(__aarch64__)
 const IsaKernels* neon_kernels() { return nullptr; }

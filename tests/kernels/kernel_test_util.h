@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/dispatch.h"
 
 namespace nlm::kernels::testing {
@@ -56,6 +57,21 @@ void for_each_isa(Fn&& body) {
     ASSERT_TRUE(set_isa(isa));
     SCOPED_TRACE(std::string("isa=") + std::string(isa_name(isa)));
     body(isa);
+  }
+  set_isa(saved);
+}
+
+// for_each_isa, and where the AVX-512 table has VBMI paths (cpu::avx512_use_vbmi), that table once more
+// with them off, so that both paths are checked on a VBMI machine.
+template <typename Fn>
+void for_each_kernel_path(Fn&& body) {
+  for_each_isa(body);
+  const Isa saved = active_isa();
+  if (cpu::avx512_vbmi() && set_isa(Isa::kAvx512)) {
+    SCOPED_TRACE("isa=avx512 without VBMI");
+    cpu::avx512_use_vbmi(false);
+    body(Isa::kAvx512);
+    cpu::avx512_use_vbmi(true);
   }
   set_isa(saved);
 }

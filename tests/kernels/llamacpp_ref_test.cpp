@@ -134,7 +134,7 @@ TEST(LlamaCppReference, GemvOnLlamaCppBlocks) {
   for (const RefCase& c : cases) {
     SCOPED_TRACE(std::string(core::dtype_info(c.dtype).name));
     const TensorView w(const_cast<char*>(c.blocks.data()), c.dtype, {N, K});
-    for_each_isa([&](Isa) {
+    for_each_kernel_path([&](Isa) {
       std::vector<float> y(N, 0.f);
       matmul(x.data(), 1, w, nullptr, y.data());
       for (int64_t r = 0; r < N; ++r) {

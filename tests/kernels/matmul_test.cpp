@@ -80,7 +80,7 @@ void check_matmul(DType t, int64_t M, int64_t N, int64_t K, bool with_bias, uint
       for (int64_t k = 0; k < K; ++k) xhat[m * K + k] = dblk[m * (K / 32) + k / 32] * q[k];
     }
   }
-  for_each_isa([&](Isa) {
+  for_each_kernel_path([&](Isa) {
     // Activations are quantized on the GEMV path, and on the int8 GEMM where the ISA has one.
     const bool int8_acts = is_int(t) && (!matmul_runs_gemm(w.view, M) || (gemm_runs_int8(t) && !packed));
     Floats y(M * ldy);
@@ -228,7 +228,7 @@ TEST(Matmul, IntegerChainsAtTheirLargestValues) {
       for (int64_t M : {1, 16, 48}) {
         Floats x(M * K);
         x.set(std::vector<float>(M * K, sign));
-        for_each_isa([&](Isa) {
+        for_each_kernel_path([&](Isa) {
           Floats y(M * N);
           matmul(x.data(), M, w.view, nullptr, y.data());
           for (int64_t n = 0; n < N; ++n) {

@@ -269,6 +269,10 @@ inline V emu_permute2(V a, __m512i idx, V b) {
 [[gnu::noinline]] inline __m512i _mm512_permutex2var_epi16(__m512i a, __m512i idx, __m512i b) {
   return emu_permute2<uint16_t, uint16_t>(a, idx, b);
 }
+// VPERMT2B (VBMI): byte i = (idx[i] & 64 ? b : a)[idx[i] % 64].
+[[gnu::noinline]] inline __m512i _mm512_permutex2var_epi8(__m512i a, __m512i idx, __m512i b) {
+  return emu_permute2<uint8_t, uint8_t>(a, idx, b);
+}
 // VPERMD: lane i = a[idx[i] % 16].
 [[gnu::noinline]] inline __m512i _mm512_permutexvar_epi32(__m512i idx, __m512i a) {
   uint32_t x[16];

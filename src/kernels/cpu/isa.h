@@ -87,6 +87,12 @@ const IsaKernels& portable_kernels();
 const IsaKernels* avx2_kernels();    // null when not compiled in
 const IsaKernels* avx512_kernels();  // null when not compiled in
 const IsaKernels* neon_kernels();    // null when not compiled in (x86)
+// The AVX-512 table's VBMI paths (q4_0's GEMV), on from start-up where the CPU has VBMI (always in the
+// emulated test build). avx512_use_vbmi(false) turns them off so that tests check both paths on one
+// machine; it returns whether they are on afterwards (never where VBMI is missing). Not for use while
+// kernels run.
+bool avx512_use_vbmi(bool on);
+bool avx512_vbmi();
 
 // The active table (dispatch.cpp), every entry non-null except gemm_int8.
 const IsaKernels& active_kernels();

@@ -30,11 +30,13 @@
 #include <immintrin.h>
 #endif
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/local_buffer.h"
 #include "kernels/quant/blocks.h"
@@ -153,14 +155,48 @@ constexpr Words kQ6Left = shift_words(4, 2), kQ6Right = shift_words(0, 2);
 // of the first and of the second four blocks' 128 bytes. Per block with the rest of the kernel, one
 // thread, cache-resident: q4_0 0.43 ns (0.49 with word inserts); q8_0 0.73 either way.
 constexpr Words kQ4_0Scales = {{0, 9, 18, 27, 36, 45, 54, 63}}, kQ8_0Scales = {{0, 17, 34, 51}};
-inline __m256 q4_0_scales(const char* group) {
-  const __m512i w = _mm512_permutex2var_epi16(vec(group), vec(kQ4_0Scales.v), vec(group + 64));
-  return _mm256_cvtph_ps(_mm512_castsi512_si128(w));
+inline __m256 q4_0_scales(__m512i first, __m512i second) {  // the group's bytes 0..63 and 64..127
+  return _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutex2var_epi16(first, vec(kQ4_0Scales.v), second)));
 }
 inline __m256 q8_0_scales(const char* group) {
   const __m512i idx = vec(kQ8_0Scales.v), lo = _mm512_permutex2var_epi16(vec(group), idx, vec(group + 64));
   const __m512i hi = _mm512_permutex2var_epi16(vec(group + 136), idx, vec(group + 200));
   return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm512_castsi512_si128(lo), _mm512_castsi512_si128(hi)));
+}
+
+// With VBMI (Ice Lake, Zen 4 and later), q4_0's 8 blocks (144 bytes) are read as three zmm loads (bytes
+// 0..63, 64..127, 80..143) and each quad's 64 nibble bytes gathered from two of them by one two-table
+// byte permute (vpermt2b), in place of 8 loads and 6 inserts; the scales come from the first two loads.
+// One thread, cache-resident, two streams: 0.380 → 0.340 ns per block. Written as inline assembly, so
+// that the file needs no -mavx512vbmi (the compiler could then use VBMI anywhere in it); it runs only
+// where avx512_vbmi() is on.
+constexpr Bytes q4_0_quad_pick(int q) {  // byte i of quad q: block 4q + i / 16's value byte i % 16
+  Bytes b{};
+  for (int i = 0; i < 64; ++i) {
+    const int at = 2 + 18 * (4 * q + i / 16) + i % 16;  // in the group: quad 0 in 2..71, quad 1 in 74..143
+    b.v[i] = static_cast<uint8_t>(q == 0 ? at : at < 128 ? at - 64 : 64 + at - 80);
+  }
+  return b;
+}
+constexpr Bytes kQ4_0Quads[2] = {q4_0_quad_pick(0), q4_0_quad_pick(1)};
+inline __m512i permute_bytes(__m512i a, __m512i idx, __m512i b) {  // byte i = (idx_i & 64 ? b : a)[idx_i % 64]
+#ifdef NLM_AVX512_EMULATE
+  return _mm512_permutex2var_epi8(a, idx, b);
+#else
+  __asm__("vpermt2b %2, %1, %0" : "+v"(a) : "v"(idx), "v"(b));
+  return a;
+#endif
+}
+bool vbmi_supported() {
+#ifdef NLM_AVX512_EMULATE
+  return true;  // emulated like the rest
+#else
+  return core::cpu_features().avx512vbmi;
+#endif
+}
+std::atomic<bool>& vbmi_flag() {
+  static std::atomic<bool> on{vbmi_supported()};
+  return on;
 }
 
 // One activation row as a format's kernel reads it (prepared once per call).
@@ -246,9 +282,10 @@ inline void add_fifth_bits(const char* first_qh, int64_t stride, __m512i& lo, __
 
 // kInit: the signed offset c (q8_0: 128, q4_0: 8, q5_0: 16; 0 for affine formats); kQuad: nibbles (else
 // bytes); kValues: the values' offset in the block; kF16: f16 scale (and offset) fields, else f32; kQh: the
-// offset of q5_0 / q5_1's fifth bits (0: none).
-template <typename Block, int kInit, bool kQuad, int64_t kValues, bool kF16, int64_t kQh = 0>
+// offset of q5_0 / q5_1's fifth bits (0: none); kVbmi: q4_0's groups gathered by vpermt2b (above).
+template <typename Block, int kInit, bool kQuad, int64_t kValues, bool kF16, int64_t kQh = 0, bool kVbmi = false>
 struct B32 {
+  static_assert(!kVbmi || std::is_same_v<Block, BlockQ4_0>);
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = 8 * kBlockBytes;
   static constexpr bool kAffine = kInit == 0;
   static constexpr float kSideScale = kAffine ? 1.f : -static_cast<float>(kInit);  // side: kSideScale·d_x·Σx
@@ -257,8 +294,14 @@ struct B32 {
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
     const __m256 dx = _mm256_loadu_ps(a.dx + 8 * g);
     __m256 s8;
-    if constexpr (std::is_same_v<Block, BlockQ4_0>) {
-      s8 = q4_0_scales(w);
+    __m512i quads[2] = {};  // kVbmi: the two quads' value bytes
+    if constexpr (kVbmi) {
+      const __m512i first = vec(w), second = vec(w + 64);
+      s8 = q4_0_scales(first, second);
+      quads[0] = permute_bytes(first, vec(kQ4_0Quads[0].v), second);
+      quads[1] = permute_bytes(second, vec(kQ4_0Quads[1].v), vec(w + 80));
+    } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
+      s8 = q4_0_scales(vec(w), vec(w + 64));
     } else if constexpr (std::is_same_v<Block, BlockQ8_0>) {
       s8 = q8_0_scales(w);
     } else {
@@ -274,7 +317,7 @@ struct B32 {
       const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F);
       for (int q = 0; q < 2; ++q) {
         const int64_t i = 2 * g + q;
-        const __m512i v = quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
+        const __m512i v = kVbmi ? quads[q] : quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
         __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         if constexpr (kQh != 0) add_fifth_bits(w + 4 * q * kBlockBytes + kQh, kBlockBytes, lo, hi);
         __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, vec(a.qs + 128 * i));
@@ -322,6 +365,7 @@ struct B32 {
 
 using Q8_0 = B32<BlockQ8_0, 128, false, 2, true>;
 using Q4_0 = B32<BlockQ4_0, 8, true, 2, true>;
+using Q4_0Vbmi = B32<BlockQ4_0, 8, true, 2, true, 0, true>;
 using Q4_1 = B32<BlockQ4_1, 0, true, 4, true>;
 using A4 = B32<BlockA4, 0, true, 8, false>;
 using A8 = B32<BlockA8, 0, false, 8, false>;
@@ -603,7 +647,9 @@ void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
                int64_t ldo) {
   switch (wt) {
     case DType::kQ8_0: return dot_format<Q8_0>(x, M, w, w_rb, n_rows, out, ldo);
-    case DType::kQ4_0: return dot_format<Q4_0>(x, M, w, w_rb, n_rows, out, ldo);
+    case DType::kQ4_0:
+      if (vbmi_flag().load(std::memory_order_relaxed)) return dot_format<Q4_0Vbmi>(x, M, w, w_rb, n_rows, out, ldo);
+      return dot_format<Q4_0>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kQ4_1: return dot_format<Q4_1>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kA4_32: return dot_format<A4>(x, M, w, w_rb, n_rows, out, ldo);
     case DType::kA8_32: return dot_format<A8>(x, M, w, w_rb, n_rows, out, ldo);
@@ -619,4 +665,11 @@ void dot_quant(DType wt, const ActRows& x, int64_t M, const char* w, int64_t w_r
 }
 
 }  // namespace avx512
+
+bool avx512_use_vbmi(bool on) {
+  avx512::vbmi_flag().store(on && avx512::vbmi_supported(), std::memory_order_relaxed);
+  return avx512_vbmi();
+}
+bool avx512_vbmi() { return avx512::vbmi_flag().load(std::memory_order_relaxed); }
+
 }  // namespace nlm::kernels::cpu
