@@ -26,7 +26,10 @@
 #include <immintrin.h>
 #endif
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -325,9 +328,27 @@ void attention_decode(benchmark::State& st, k::Isa isa, int64_t n_kv) {
   st.counters["GB/s"] = benchmark::Counter(8.0 * cache * st.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// OpenBLAS 0.3.21 picks its kernels from the CPU model it knows: on newer AVX-512 CPUs (Zen 5; Sapphire
+// Rapids in a VM) it falls back to its Haswell (AVX2) or even Prescott kernels and runs at half speed or
+// less. The peer gets its best: where this machine runs AVX-512 and OpenBLAS did not pick an AVX-512
+// core, the bench restarts itself once with OPENBLAS_CORETYPE=SkylakeX (read when the library loads).
+void give_openblas_its_avx512_kernels(char** argv) {
+#if defined(__x86_64__) && defined(__linux__)
+  const std::string core = openblas_get_corename();
+  const bool avx512_core = core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+  if (avx512_core || !k::isa_supported(k::Isa::kAvx512) || std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: run on with the detected core
+  std::fprintf(stderr, "kernels_bench: could not restart with OPENBLAS_CORETYPE=SkylakeX\n");
+#else
+  (void)argv;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  give_openblas_its_avx512_kernels(argv);
   benchmark::Initialize(&argc, argv);
   benchmark::RegisterBenchmark("ceiling/fma_peak", BM_FmaPeak)->UseRealTime();
 #if defined(__x86_64__)
@@ -416,7 +437,8 @@ int main(int argc, char** argv) {
           attention_decode, isa, n_kv)->UseRealTime();
     }
   }
-  std::printf("kernels: isa %s, %d threads\n", std::string(k::isa_description()).c_str(), nlm::core::n_threads());
+  std::printf("kernels: isa %s, %d threads; openblas core %s\n", std::string(k::isa_description()).c_str(),
+              nlm::core::n_threads(), openblas_get_corename());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
