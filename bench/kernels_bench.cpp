@@ -39,11 +39,13 @@
 #include "core/thread_pool.h"
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
+#include "read_streams.h"
 
 extern "C" void openblas_set_num_threads(int);
 
 namespace {
 
+using nlm::bench::sum_streams;
 using nlm::core::DType;
 namespace k = nlm::kernels;
 
@@ -94,37 +96,6 @@ __attribute__((target("avx512f,avx512vnni"))) int vnni_loop_avx512(int64_t iters
   int out[16];
   _mm512_storeu_si512(out, s);
   return out[0] + out[15];
-}
-// Sums n bytes as S streams: the range cut in S parts, 64 bytes of each part per step, integer adds
-// (weight bytes read as floats could be NaNs or denormals). One core covers more of DRAM's latency with
-// two streams than with one: measured on Zen 5, ceiling/read_bw (two) reads 12-19 % more than
-// ceiling/read_bw_1stream, three or four streams no more than two.
-template <int S>
-__attribute__((target("avx2"))) int64_t sum_streams(const char* p, int64_t n) {
-  const int64_t part = n / S / 64 * 64;
-  __m256i acc[S][2];
-  for (int j = 0; j < S; ++j) acc[j][0] = acc[j][1] = _mm256_setzero_si256();
-  for (int64_t i = 0; i < part; i += 64) {
-    for (int j = 0; j < S; ++j) {
-      const auto* v = reinterpret_cast<const __m256i*>(p + j * part + i);
-      acc[j][0] = _mm256_add_epi32(acc[j][0], _mm256_loadu_si256(v));
-      acc[j][1] = _mm256_add_epi32(acc[j][1], _mm256_loadu_si256(v + 1));
-    }
-  }
-  __m256i t = _mm256_setzero_si256();
-  for (int j = 0; j < S; ++j) t = _mm256_add_epi32(t, _mm256_add_epi32(acc[j][0], acc[j][1]));
-  int32_t lanes[8];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), t);
-  int64_t r = lanes[0] + lanes[7];
-  for (int64_t i = S * part; i < n; ++i) r += p[i];
-  return r;
-}
-#else
-template <int S>
-int64_t sum_streams(const char* p, int64_t n) {
-  int64_t r = 0;
-  for (int64_t i = 0; i < n; ++i) r += p[i];
-  return r;
 }
 #endif
 

@@ -28,6 +28,7 @@
 #include "runtime/decoder_loader.h"
 #include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
+#include "read_streams.h"
 
 namespace {
 using namespace nlm;
@@ -123,32 +124,19 @@ core::Result<std::unique_ptr<models::DecoderModel>> random_model(const Shape& s,
 }
 
 // Read bandwidth of the machine (GB/s): every thread sums its share of a 512 MiB buffer, each task's
-// range as two streams in step (as kernels_bench's ceiling/read_bw: one core keeps more of DRAM's latency
-// covered with two streams than with one).
+// range as two streams in step, with kernels_bench's ceiling/read_bw sum (bench/read_streams.h). Best of 3.
 double read_bandwidth_gbs() {
-  const size_t n = (size_t{512} << 20) / sizeof(float);
-  core::AlignedBuffer<float> buf(n);
-  for (size_t i = 0; i < n; ++i) buf[i] = 1.0f;
-  const int64_t chunks = 256;
-  std::vector<double> sums(static_cast<size_t>(chunks));
+  const int64_t n = int64_t{512} << 20, chunks = 256, chunk = n / chunks;
+  core::AlignedBuffer<char> buf(static_cast<size_t>(n));
+  std::memset(buf.data(), 1, static_cast<size_t>(n));
+  std::vector<int64_t> sums(static_cast<size_t>(chunks));
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     const auto t0 = Clock::now();
     core::parallel_for(chunks, [&](int64_t c, int) {
-      const float* p = buf.data() + static_cast<size_t>(c) * (n / chunks);
-      const size_t half = n / chunks / 2;  // a multiple of 8
-      float acc[16] = {};
-      for (size_t i = 0; i < half; i += 8) {
-        for (size_t j = 0; j < 8; ++j) {
-          acc[j] += p[i + j];
-          acc[8 + j] += p[half + i + j];
-        }
-      }
-      double s = 0;
-      for (float a : acc) s += a;
-      sums[static_cast<size_t>(c)] = s;
+      sums[static_cast<size_t>(c)] = bench::sum_streams<2>(buf.data() + c * chunk, chunk);
     });
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
+    best = std::max(best, static_cast<double>(n) / seconds_since(t0) / 1e9);
   }
   return best;
 }
