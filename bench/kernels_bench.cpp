@@ -11,6 +11,7 @@
 //   gemm_prepacked/<isa>/f32/MxKxN  gemm/'s f32 rows on weights packed once (as encoders hold them)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
+//   gemv_batch/<isa>/<dtype>/8xKxN  an 8-row batch on the GEMV path (a short prompt), weights from DRAM
 //   gemv_vs_bw/<isa>/<dtype>/1xKxN  the cold GEMV alternated call by call with read_bw's two-stream sum of
 //                                another cold copy of the same bytes: frac = GEMV GB/s / sum GB/s measured in
 //                                the same milliseconds (this VM's bandwidth moves by tens of % between runs)
@@ -367,6 +368,13 @@ int main(int argc, char** argv) {
       const std::string name = "gemv/" + std::string(k::isa_name(isa)) + "/" +
                                std::string(nlm::core::dtype_info(t).name) + "/1x2048x32000";
       benchmark::RegisterBenchmark(name.c_str(), gemv, isa, t, 2048, 32000, true)->UseRealTime();
+    }
+    // An 8-token prompt through the FFN matrix, weights from DRAM: below the GEMM's 16 rows the GEMV path
+    // runs batches, each weight row read once for all 8 (GFLOP/s: int8 work).
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+      const std::string name = "gemv_batch/" + std::string(k::isa_name(isa)) + "/" +
+                               std::string(nlm::core::dtype_info(t).name) + "/8x2048x5632";
+      benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, 8, 2048, 5632, true)->UseRealTime();
     }
   }
   for (k::Isa isa : k::supported_isas()) {

@@ -126,6 +126,9 @@ TEST(Matmul, GemvEdgeSizesEveryDtype) {
     // K covering the SIMD kernels' groups of 8 blocks plus a tail (8 + 3 blocks, 16 + 1).
     for (int64_t K : {be * 11, be * 17}) check_matmul(t, 1, 33, K, false, seed++);
     check_matmul(t, 3, 17, be * 11, true, seed++);
+    // Batches below the GEMM's rows: the AVX-512 GEMV decodes each weight group once for 4, 2 and 1
+    // activation rows at a time.
+    for (int64_t M : {2, 5, 7, 15}) check_matmul(t, M, 19, be * 17, M % 2 == 1, seed++);
   }
 }
 

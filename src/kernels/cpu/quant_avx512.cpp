@@ -290,16 +290,24 @@ struct B32 {
   static constexpr bool kAffine = kInit == 0;
   static constexpr float kSideScale = kAffine ? 1.f : -static_cast<float>(kInit);  // side: kSideScale·d_x·Σx
   static constexpr Order kOrder = kQuad ? Order::kQuad : Order::kAsIs;
+  static constexpr bool kGroupRows = true;  // group_rows below (batches: one decode for several rows)
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
-    const __m256 dx = _mm256_loadu_ps(a.dx + 8 * g);
-    __m256 s8;
-    __m512i quads[2] = {};  // kVbmi: the two quads' value bytes
+    const Prepared* one[1] = {&a};
+    group_rows<1>(w, one, g, &acc, &side);
+  }
+
+  // The group's weights decoded once (scales, offsets, value bytes) and applied to R activation rows
+  // (a batch's GEMV: M > 1 reads each weight row once for all M).
+  template <int R>
+  static void group_rows(const char* w, const Prepared* const* a, int64_t g, __m512 (*acc)[2], __m256* side) {
+    __m256 s8, o8 = _mm256_setzero_ps();
+    __m512i v[4] = {};  // the values: two quads' bytes (kQuad), else four pairs' bytes
     if constexpr (kVbmi) {
       const __m512i first = vec(w), second = vec(w + 64);
       s8 = q4_0_scales(first, second);
-      quads[0] = permute_bytes(first, vec(kQ4_0Quads[0].v), second);
-      quads[1] = permute_bytes(second, vec(kQ4_0Quads[1].v), vec(w + 80));
+      v[0] = permute_bytes(first, vec(kQ4_0Quads[0].v), second);
+      v[1] = permute_bytes(second, vec(kQ4_0Quads[1].v), vec(w + 80));
     } else if constexpr (std::is_same_v<Block, BlockQ4_0>) {
       s8 = q4_0_scales(vec(w), vec(w + 64));
     } else if constexpr (std::is_same_v<Block, BlockQ8_0>) {
@@ -307,33 +315,46 @@ struct B32 {
     } else {
       s8 = kF16 ? f16x8(w, kBlockBytes) : f32x8(w, kBlockBytes);
     }
-    const __m512 sc = _mm512_castps256_ps512(_mm256_mul_ps(s8, dx));
-    if constexpr (!kAffine) side = _mm256_fmadd_ps(s8, _mm256_loadu_ps(a.side + 8 * g), side);  // −c·s·d_x·Σx
-    if constexpr (kAffine) {
-      const __m256 o = kF16 ? f16x8(w + 2, kBlockBytes) : f32x8(w + 4, kBlockBytes);
-      side = _mm256_fmadd_ps(o, _mm256_loadu_ps(a.side + 8 * g), side);
-    }
+    if constexpr (kAffine) o8 = kF16 ? f16x8(w + 2, kBlockBytes) : f32x8(w + 4, kBlockBytes);
     if constexpr (kQuad) {
       const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F);
+      __m512i lo[2], hi[2];
       for (int q = 0; q < 2; ++q) {
-        const int64_t i = 2 * g + q;
-        const __m512i v = kVbmi ? quads[q] : quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
-        __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-        if constexpr (kQh != 0) add_fifth_bits(w + 4 * q * kBlockBytes + kQh, kBlockBytes, lo, hi);
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, vec(a.qs + 128 * i));
-        s = _mm512_dpbusd_epi32(s, hi, vec(a.qs + 128 * i + 64));
-        acc[q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kQuadLanes[q].v), sc), acc[q]);
+        const __m512i u = kVbmi ? v[q] : quad_bytes(w + 4 * q * kBlockBytes + kValues, kBlockBytes);
+        lo[q] = _mm512_and_si512(u, m4);
+        hi[q] = _mm512_and_si512(_mm512_srli_epi16(u, 4), m4);
+        if constexpr (kQh != 0) add_fifth_bits(w + 4 * q * kBlockBytes + kQh, kBlockBytes, lo[q], hi[q]);
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 sc = row_side(a[r], g, s8, o8, side[r]);
+        for (int q = 0; q < 2; ++q) {
+          const int8_t* x = a[r]->qs + 128 * (2 * g + q);
+          __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[q], vec(x));
+          s = _mm512_dpbusd_epi32(s, hi[q], vec(x + 64));
+          acc[r][q] =
+              _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kQuadLanes[q].v), sc), acc[r][q]);
+        }
       }
     } else {
       for (int p = 0; p < 4; ++p) {
-        const int64_t i = 4 * g + p;
-        __m512i v = pair_bytes(w + 2 * p * kBlockBytes + kValues, kBlockBytes);
-        if constexpr (!kAffine) v = _mm512_xor_si512(v, _mm512_set1_epi32(static_cast<int>(0x80808080u)));
-        const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v, vec(a.qs + 64 * i));
-        acc[p % 2] =
-            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kPairLanes[p].v), sc), acc[p % 2]);
+        v[p] = pair_bytes(w + 2 * p * kBlockBytes + kValues, kBlockBytes);
+        if constexpr (!kAffine) v[p] = _mm512_xor_si512(v[p], _mm512_set1_epi32(static_cast<int>(0x80808080u)));
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 sc = row_side(a[r], g, s8, o8, side[r]);
+        for (int p = 0; p < 4; ++p) {
+          const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v[p], vec(a[r]->qs + 64 * (4 * g + p)));
+          acc[r][p % 2] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_permutexvar_ps(vec(kPairLanes[p].v), sc),
+                                          acc[r][p % 2]);
+        }
       }
     }
+  }
+  // One activation row's part of a group: its side term (signed: −c·s·d_x·Σx; affine: o·d_x·Σx) into side,
+  // and the 8 blocks' s·d_x (lanes 0..7) returned.
+  static __m512 row_side(const Prepared* a, int64_t g, __m256 s8, __m256 o8, __m256& side) {
+    side = _mm256_fmadd_ps(kAffine ? o8 : s8, _mm256_loadu_ps(a->side + 8 * g), side);
+    return _mm512_castps256_ps512(_mm256_mul_ps(s8, _mm256_loadu_ps(a->dx + 8 * g)));
   }
 
   // Block b past the last whole group: the same sum in integers. The weights are widened to int16 and
@@ -394,6 +415,7 @@ struct K4 {
   static constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kK4;
+  static constexpr bool kGroupRows = false;
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
     const auto& b = *reinterpret_cast<const Block*>(w);
@@ -457,6 +479,7 @@ struct K3 {
   static constexpr bool k3 = std::is_same_v<Block, BlockQ3_K>;
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kK3;
+  static constexpr bool kGroupRows = false;
 
   // The 16 scales as int16 words 0..15: q2_K's low nibbles; q3_K's 6-bit e − 32 (quant::k3_scale), from
   // the 16 bytes that end with the 12 scale bytes (inside the block): byte s of `nib` is scale byte s % 8
@@ -510,6 +533,7 @@ struct K3 {
 struct Q6_K {
   static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kAsIs;
+  static constexpr bool kGroupRows = false;
 
   static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256&) {
     const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
@@ -560,6 +584,31 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
     float s = hsum(_mm256_add_ps(fold(_mm512_add_ps(acc[j][0], acc[j][1])), side[j]));  // one reduction
     for (int64_t b = ng * 8; b < nb; ++b) s += F::tail(w + j * stride + b * F::kBlockBytes, a, b);
     out[j * out_stride] = s;
+  }
+}
+
+// One weight row against R activation rows (a batch's GEMV), the row's groups decoded once for all R
+// (formats with group_rows: the 32-block ones). out[r·ldo] for r < R.
+template <typename F, int R>
+void dot_acts(const char* w, const Prepared* rows, float* out, int64_t ldo) {
+  const int64_t nb = rows[0].K / 32, ng = rows[0].K / 256;
+  __m512 acc[R][2];
+  __m256 side[R];
+  const Prepared* a[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    side[r] = _mm256_setzero_ps();
+    a[r] = rows + r;
+  }
+  for (int64_t g = 0; g < ng; ++g) {
+    const char* wg = w + g * F::kGroupBytes;
+    for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
+    F::template group_rows<R>(wg, a, g, acc, side);
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = hsum(_mm256_add_ps(fold(_mm512_add_ps(acc[r][0], acc[r][1])), side[r]));
+    for (int64_t b = ng * 8; b < nb; ++b) s += F::tail(w + b * F::kBlockBytes, rows[r], b);
+    out[r * ldo] = s;
   }
 }
 
@@ -637,7 +686,15 @@ void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_
     r = 2 * half;
   }
   for (; r < n_rows; ++r) {
-    for (int64_t m = 0; m < M; ++m) dot_rows<F, 1>(w + r * w_rb, 0, rows[m], out + m * ldo + r, 0);
+    int64_t m = 0;
+    if constexpr (F::kGroupRows) {
+      for (; m + 4 <= M; m += 4) dot_acts<F, 4>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
+      if (m + 2 <= M) {
+        dot_acts<F, 2>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
+        m += 2;
+      }
+    }
+    for (; m < M; ++m) dot_rows<F, 1>(w + r * w_rb, 0, rows[m], out + m * ldo + r, 0);
   }
 }
 
