@@ -7,7 +7,8 @@
 //   ceiling/read_bw_1stream  the same as one stream per task (the ceiling before 2026-11-28)
 //   gemm/<isa>/<dtype>/MxKxN     GFLOP/s of kernels::matmul at embedding shapes
 //   gemm/openblas/f32/MxKxN      cblas_sgemm on the same shapes and thread count
-//   gemm_cold/<isa>/<dtype>/16xKxN  a 16-row GEMM on weights read from DRAM (a short prompt's prefill)
+//   gemm_cold/<isa>/<dtype>/MxKxN  a 16- or 32-row matmul on weights read from DRAM (a short prompt's
+//                                prefill; the GEMM or the GEMV's batches, as kernels::matmul picks)
 //   gemm_prepacked/<isa>/f32/MxKxN  gemm/'s f32 rows on weights packed once (as encoders hold them)
 //   gemv/<isa>/<dtype>/1xKxN     GB/s of weight bytes read by a decode GEMV (weights rotated through
 //                                enough copies to exceed the L3 cache, as a real decode step does)
@@ -371,7 +372,7 @@ int main(int argc, char** argv) {
     }
     // An 8-token prompt through the FFN matrix, weights from DRAM: below the GEMM's 16 rows the GEMV path
     // runs batches, each weight row read once for all 8 (GFLOP/s: int8 work).
-    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
+    for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
       const std::string name = "gemv_batch/" + std::string(k::isa_name(isa)) + "/" +
                                std::string(nlm::core::dtype_info(t).name) + "/8x2048x5632";
       benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, 8, 2048, 5632, true)->UseRealTime();
@@ -385,14 +386,18 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(name.c_str(), gemv_vs_bw, isa, t, 2048, 5632)->UseRealTime();
     }
   }
-  // A 16-token prompt through a TinyLlama-sized FFN matrix, weights from DRAM: the shortest prompts that
-  // take the GEMM path, where reading and repacking the weights weighs as much as the products.
+  // 16- and 32-token prompts through a TinyLlama-sized FFN matrix, weights from DRAM, on whichever path
+  // kernels::matmul picks (gemm_min_rows: the int8 GEMM from 16 rows on AVX2; on AVX-512 the GEMV's batches
+  // below 24 rows, 32 for the K-quants; f16's f32 GEMM from 40): where reading and repacking the weights
+  // weighs as much as the products.
   for (k::Isa isa : k::supported_isas()) {
     if (isa == k::Isa::kPortable) continue;
-    for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
-      const std::string name = "gemm_cold/" + std::string(k::isa_name(isa)) + "/" +
-                               std::string(nlm::core::dtype_info(t).name) + "/16x2048x5632";
-      benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, 16, 2048, 5632, true)->UseRealTime();
+    for (int64_t M : {16, 32}) {
+      for (DType t : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+        const std::string name = "gemm_cold/" + std::string(k::isa_name(isa)) + "/" +
+                                 std::string(nlm::core::dtype_info(t).name) + "/" + std::to_string(M) + "x2048x5632";
+        benchmark::RegisterBenchmark(name.c_str(), gemm, isa, t, M, 2048, 5632, true)->UseRealTime();
+      }
     }
   }
   // f32 alone: one ~128-token chunk through a MiniLM-L6-shaped layer (q/k/v/o, up, down), the shapes a

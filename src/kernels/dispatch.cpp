@@ -90,6 +90,8 @@ const cpu::IsaKernels* merged_table(Isa isa) {
       if (!k.gemm_int8) {  // may stay null
         k.gemm_int8 = base.gemm_int8;
         k.gemm_int8_dtypes = base.gemm_int8_dtypes;
+        k.gemm_int8_min_rows = base.gemm_int8_min_rows;
+        k.gemm_int8_min_rows_k = base.gemm_int8_min_rows_k;
       }
 #undef NLM_FILL
       m.table[static_cast<int>(i)] = k;

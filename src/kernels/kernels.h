@@ -46,17 +46,22 @@ bool is_weight_dtype(DType t);
 // Small M runs the GEMV path (memory bound): for quantized weights (q8_0, q4_0, q4_1, q4_K, q6_K,
 // a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127, round to
 // nearest even) and the dot products run in integers, so results differ from f32 math by that rounding.
-// Larger M runs a GEMM (matmul_runs_gemm): where gemm_runs_int8(w.dtype) and the view carries no
-// gemm_panels, in int8 with activations quantized as above, from kGemmMinRows rows; otherwise the
-// blocked, packed f32 GEMM (weights decoded exactly to f32 panels, activations used as they are), from
-// kGemmMinRows rows for f32 weights and views with gemm_panels, from kDecodedGemmMinRows rows for
-// weights it must decode per call (below that, decoding and packing every weight row cost more than the
-// GEMV path: TinyLlama-shaped f16 and q8_0 prompts of 16–40 tokens on Zen 3, docs/performance.md).
+// Larger M (gemm_min_rows) runs a GEMM: where gemm_runs_int8(w.dtype) and the view carries no
+// gemm_panels, in int8 with activations quantized as above, from the ISA's own row count (kGemmMinRows
+// on AVX2 and NEON; on AVX-512, whose GEMV decodes each weight group once for a whole batch, 24 rows
+// for the 32-value block formats and 32 for the K-quants: the crossovers measured on Zen 4,
+// docs/performance.md); otherwise the blocked, packed f32 GEMM (weights decoded exactly to f32 panels,
+// activations used as they are), from kGemmMinRows rows for f32 weights and views with gemm_panels, from
+// kDecodedGemmMinRows rows for weights it must decode per call (below that, decoding and packing every
+// weight row cost more than the GEMV path: TinyLlama-shaped f16 and q8_0 prompts of 16–40 tokens on
+// Zen 3, docs/performance.md).
 inline constexpr int64_t kGemmMinRows = 16;
 inline constexpr int64_t kDecodedGemmMinRows = 40;
 // True when the active ISA has an int8 GEMM for weights of dtype t (AVX2: 4-bit and q6_K; AVX-512 and
 // NEON: q8_0 and 4-bit, NEON also q6_K).
 bool gemm_runs_int8(DType t);
+// The fewest activation rows for which matmul runs a GEMM with weight view w on the active ISA.
+int64_t gemm_min_rows(const TensorView& w);
 // True when matmul with M activation rows and weight view w runs a GEMM on the active ISA.
 bool matmul_runs_gemm(const TensorView& w, int64_t M);
 void matmul(const float* x, int64_t M, const TensorView& w, const float* bias, float* y, int64_t ldx = 0,

@@ -159,11 +159,15 @@ void gemm_int8(const cpu::IsaKernels& kt, const float* x, int64_t M, int64_t ldx
 
 bool gemm_runs_int8(DType t) { return int8_gemm_dtype(cpu::active_kernels(), t); }
 
-bool matmul_runs_gemm(const TensorView& w, int64_t M) {
-  if (M < kGemmMinRows) return false;
-  if (w.gemm_panels || w.dtype == DType::kF32 || gemm_runs_int8(w.dtype)) return true;
-  return M >= kDecodedGemmMinRows;
+int64_t gemm_min_rows(const TensorView& w) {
+  if (w.gemm_panels || w.dtype == DType::kF32) return kGemmMinRows;
+  const cpu::IsaKernels& kt = cpu::active_kernels();
+  if (!int8_gemm_dtype(kt, w.dtype)) return kDecodedGemmMinRows;
+  const int64_t rows = core::dtype_info(w.dtype).block_elems == 256 ? kt.gemm_int8_min_rows_k : kt.gemm_int8_min_rows;
+  return rows > 0 ? rows : kGemmMinRows;
 }
+
+bool matmul_runs_gemm(const TensorView& w, int64_t M) { return M >= gemm_min_rows(w); }
 
 core::AlignedBuffer<float> pack_gemm_panels(const TensorView& w) {
   check_weight(w);

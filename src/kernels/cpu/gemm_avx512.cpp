@@ -671,7 +671,11 @@ const IsaKernels* avx512_kernels() {
                                                        dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) |
                                                        dtype_bit(core::DType::kQ5_K) | dtype_bit(core::DType::kQ6_K),
                                    .dot_heads = avx512::dot_heads,
-                                   .mix_rows = avx512::mix_rows};
+                                   .mix_rows = avx512::mix_rows,
+                                   // dot_quant's batches decode each weight group once for 4 rows:
+                                   // crossovers measured on Zen 4 (docs/performance.md).
+                                   .gemm_int8_min_rows = 24,
+                                   .gemm_int8_min_rows_k = 32};
   return &k;
 }
 

@@ -76,6 +76,10 @@ struct IsaKernels {
   // value rows for the G query heads that share one kv head (each v row is read once for all G).
   void (*mix_rows)(const float* p, int64_t ldp, int64_t G, const float* v, int64_t ldv, int64_t n, int64_t D,
                    float* o, int64_t ldo);
+  // The fewest activation rows for which gemm_int8 beats dot_quant's batches, for the 32-value block
+  // formats and for the K-quants (256-value super-blocks); 0: kernels::kGemmMinRows.
+  int64_t gemm_int8_min_rows;
+  int64_t gemm_int8_min_rows_k;
 };
 
 constexpr uint32_t dtype_bit(core::DType t) { return 1u << static_cast<int>(t); }

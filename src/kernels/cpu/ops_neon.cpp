@@ -221,6 +221,7 @@ const IsaKernels* neon_kernels() {
           dtype_bit(core::DType::kQ4_K) | dtype_bit(core::DType::kQ6_K) | dtype_bit(core::DType::kA4_32) |
           dtype_bit(core::DType::kQ5_0) | dtype_bit(core::DType::kQ5_1) | dtype_bit(core::DType::kQ5_K),
       neon::dequantize, neon::dot_heads, neon::mix_rows,
+      0,                0,  // int8 GEMM from kGemmMinRows rows
   };
   return &k;
 }

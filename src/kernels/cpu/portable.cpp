@@ -230,7 +230,7 @@ const IsaKernels& portable_kernels() {
   static const IsaKernels k = {
       Isa::kPortable, dot_float, dot_quant, quant::quantize_act_ref, gemm_f32, dot_f32, scale_f32,
       sum_sq,         sum,       max,       exp_sub_sum,             rms_apply, ln_apply, unary, binary,
-      pack_a,         pack_b,    gemm_packed, nullptr, 0, quant::dequantize, dot_heads, mix_rows,
+      pack_a,         pack_b,    gemm_packed, nullptr, 0, quant::dequantize, dot_heads, mix_rows, 0, 0,
   };
   return k;
 }

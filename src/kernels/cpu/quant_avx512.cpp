@@ -290,12 +290,6 @@ struct B32 {
   static constexpr bool kAffine = kInit == 0;
   static constexpr float kSideScale = kAffine ? 1.f : -static_cast<float>(kInit);  // side: kSideScale·d_x·Σx
   static constexpr Order kOrder = kQuad ? Order::kQuad : Order::kAsIs;
-  static constexpr bool kGroupRows = true;  // group_rows below (batches: one decode for several rows)
-
-  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
-    const Prepared* one[1] = {&a};
-    group_rows<1>(w, one, g, &acc, &side);
-  }
 
   // The group's weights decoded once (scales, offsets, value bytes) and applied to R activation rows
   // (a batch's GEMV: M > 1 reads each weight row once for all M).
@@ -415,18 +409,19 @@ struct K4 {
   static constexpr bool k5 = std::is_same_v<Block, BlockQ5_K>;
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kK4;
-  static constexpr bool kGroupRows = false;
 
-  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
+  // The super-block decoded once (values, scale words, mins) and applied to R activation rows.
+  template <int R>
+  static void group_rows(const char* w, const Prepared* const* a, int64_t g, __m512 (*acc)[2], __m256* side) {
     const auto& b = *reinterpret_cast<const Block*>(w);
     // The block's first 16 bytes: d, dmin (f16), then the 12 scale bytes as dwords u0, u1, u2.
     const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
     const __m128i scmn = k4_scales_mins(head);  // bytes 0..7: the 8 scales; 8..15: the 8 mins
     const __m512i scb = _mm512_broadcastq_epi64(scmn);
     const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F), sixteen = _mm512_set1_epi32(0x10101010);
-    const int8_t* x = a.qs + 256 * g;
-    __m512i qh = _mm512_setzero_si512(), sum = _mm512_setzero_si512(), sum2 = sum;
+    __m512i qh = _mm512_setzero_si512();
     if constexpr (k5) qh = _mm512_broadcast_i64x4(load256(b.qh));
+    __m512i u[4], scw[4];  // u[i] meets activations 64·i..64·i + 63 of the (k4_order) super-block
     for (int p = 0; p < 2; ++p) {
       const __m512i v = vec(b.qs + 64 * p);
       __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
@@ -434,19 +429,27 @@ struct K4 {
         lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh, vec(kK5Bits[p][0].v)), lo, sixteen);
         hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh, vec(kK5Bits[p][1].v)), hi, sixteen);
       }
-      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(lo, vec(x + 128 * p)),
-                                _mm512_shuffle_epi8(scb, vec(kK4Scales[p][0].v)));
-      sum2 = _mm512_dpwssd_epi32(sum2, _mm512_maddubs_epi16(hi, vec(x + 128 * p + 64)),
-                                 _mm512_shuffle_epi8(scb, vec(kK4Scales[p][1].v)));
+      u[2 * p] = lo;
+      u[2 * p + 1] = hi;
+      scw[2 * p] = _mm512_shuffle_epi8(scb, vec(kK4Scales[p][0].v));
+      scw[2 * p + 1] = _mm512_shuffle_epi8(scb, vec(kK4Scales[p][1].v));
     }
-    sum = _mm512_add_epi32(sum, sum2);
-    // d and dmin (adjacent f16 fields) converted together, times d_x; the mins' Σ mn_j·Σx_j in integers.
-    const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(head), _mm_set1_ps(a.dx[8 * g]));
-    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_broadcastss_ps(dd), acc[0]);
+    const __m128 d2 = _mm_cvtph_ps(head);  // d, dmin
     const __m128i mn16 = _mm_shuffle_epi8(scmn, vec128(kK4Mins.v));
-    const __m128i mx = _mm_madd_epi16(mn16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.sums + 8 * g)));
-    side = _mm256_fnmadd_ps(_mm256_zextps128_ps256(_mm_cvtepi32_ps(mx)),
-                            _mm256_zextps128_ps256(_mm_shuffle_ps(dd, dd, 0x55)), side);
+    for (int r = 0; r < R; ++r) {
+      const int8_t* x = a[r]->qs + 256 * g;
+      __m512i sum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(u[0], vec(x)), scw[0]);
+      __m512i sum2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(u[1], vec(x + 64)), scw[1]);
+      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(u[2], vec(x + 128)), scw[2]);
+      sum2 = _mm512_dpwssd_epi32(sum2, _mm512_maddubs_epi16(u[3], vec(x + 192)), scw[3]);
+      sum = _mm512_add_epi32(sum, sum2);
+      // d and dmin converted together, times d_x; the mins' Σ mn_j·Σx_j in integers.
+      const __m128 dd = _mm_mul_ps(d2, _mm_set1_ps(a[r]->dx[8 * g]));
+      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_broadcastss_ps(dd), acc[r][0]);
+      const __m128i mx = _mm_madd_epi16(mn16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[r]->sums + 8 * g)));
+      side[r] = _mm256_fnmadd_ps(_mm256_zextps128_ps256(_mm_cvtepi32_ps(mx)),
+                                 _mm256_zextps128_ps256(_mm_shuffle_ps(dd, dd, 0x55)), side[r]);
+    }
   }
   static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
 };
@@ -479,7 +482,6 @@ struct K3 {
   static constexpr bool k3 = std::is_same_v<Block, BlockQ3_K>;
   static constexpr int64_t kBlockBytes = sizeof(Block), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kK3;
-  static constexpr bool kGroupRows = false;
 
   // The 16 scales as int16 words 0..15: q2_K's low nibbles; q3_K's 6-bit e − 32 (quant::k3_scale), from
   // the 16 bytes that end with the 12 scale bytes (inside the block): byte s of `nib` is scale byte s % 8
@@ -499,32 +501,42 @@ struct K3 {
     }
   }
 
-  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256& side) {
+  // The super-block decoded once (2- or 3-bit values, scale words) and applied to R activation rows.
+  template <int R>
+  static void group_rows(const char* w, const Prepared* const* a, int64_t g, __m512 (*acc)[2], __m256* side) {
     const auto& b = *reinterpret_cast<const Block*>(w);
     const __m256i sc16 = scales(w);
     const __m512i sc = _mm512_castsi256_si512(sc16), q = vec(b.qs), m2 = _mm512_set1_epi32(0x03030303);
-    const int8_t* x = a.qs + 256 * g;
-    __m512i hm = _mm512_setzero_si512(), sum = _mm512_setzero_si512();
+    __m512i hm = _mm512_setzero_si512(), u[4], scw[4];  // u[j] meets activations 64·j..64·j + 63 (k3_order)
     if constexpr (k3) hm = _mm512_broadcast_i64x4(load256(b.hmask));
     for (int j = 0; j < 4; ++j) {
-      __m512i u = _mm512_and_si512(_mm512_srli_epi16(q, static_cast<unsigned>(2 * j)), m2);
+      u[j] = _mm512_and_si512(_mm512_srli_epi16(q, static_cast<unsigned>(2 * j)), m2);
       if constexpr (k3) {
-        u = _mm512_mask_add_epi8(u, _mm512_test_epi8_mask(hm, vec(kK3Bits[j].v)), u, _mm512_set1_epi32(0x04040404));
+        u[j] = _mm512_mask_add_epi8(u[j], _mm512_test_epi8_mask(hm, vec(kK3Bits[j].v)), u[j],
+                                    _mm512_set1_epi32(0x04040404));
       }
-      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(u, vec(x + 64 * j)),
-                                _mm512_permutexvar_epi16(vec(kK3Scales[j].v), sc));
+      scw[j] = _mm512_permutexvar_epi16(vec(kK3Scales[j].v), sc);
     }
-    const float dx = a.dx[8 * g];
-    if constexpr (k3) {
-      const __m256i off = _mm256_madd_epi16(sc16, load256(a.sums + 16 * g));  // Σ sc_s·Σx_s in 8 pairs
-      sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 2)));
-      acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
-    } else {
-      acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * dx), acc[0]);
-      const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(vec128(b.scales), 4), _mm_set1_epi8(15));
-      const __m256i mn16 = _mm256_cvtepu8_epi16(mn8);
-      const __m256i mx = _mm256_madd_epi16(mn16, load256(a.sums + 16 * g));  // Σ mn_s·Σx_s in 8 pairs
-      side = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mx), _mm256_set1_ps(f16(b.dmin) * dx), side);
+    __m256i mn16 = _mm256_setzero_si256();
+    if constexpr (!k3) {  // q2_K's mins: the scale bytes' high nibbles
+      mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(vec128(b.scales), 4), _mm_set1_epi8(15)));
+    }
+    const float d = f16(b.d);
+    for (int r = 0; r < R; ++r) {
+      const int8_t* x = a[r]->qs + 256 * g;
+      __m512i sum = _mm512_setzero_si512();
+      for (int j = 0; j < 4; ++j) sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(u[j], vec(x + 64 * j)), scw[j]);
+      const float dx = a[r]->dx[8 * g];
+      const __m256i sums = load256(a[r]->sums + 16 * g);
+      if constexpr (k3) {
+        const __m256i off = _mm256_madd_epi16(sc16, sums);  // Σ sc_s·Σx_s in 8 pairs
+        sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 2)));
+        acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * dx), acc[r][0]);
+      } else {
+        acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * dx), acc[r][0]);
+        const __m256i mx = _mm256_madd_epi16(mn16, sums);  // Σ mn_s·Σx_s in 8 pairs
+        side[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mx), _mm256_set1_ps(f16(b.dmin) * dx), side[r]);
+      }
     }
   }
   static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
@@ -533,29 +545,33 @@ struct K3 {
 struct Q6_K {
   static constexpr int64_t kBlockBytes = sizeof(BlockQ6_K), kGroupBytes = kBlockBytes;
   static constexpr Order kOrder = Order::kAsIs;
-  static constexpr bool kGroupRows = false;
 
-  static void group(const char* w, const Prepared& a, int64_t g, __m512 (&acc)[2], __m256&) {
+  // The super-block decoded once (6-bit values, scale words) and applied to R activation rows.
+  template <int R>
+  static void group_rows(const char* w, const Prepared* const* a, int64_t g, __m512 (*acc)[2], __m256*) {
     const auto& b = *reinterpret_cast<const BlockQ6_K*>(w);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
     const __m512i scz = _mm512_castsi256_si512(sc16);
     const __m512i m4 = _mm512_set1_epi32(0x0F0F0F0F), m30 = _mm512_set1_epi32(0x30303030);
-    const int8_t* x = a.qs + 256 * g;
-    __m512i sum = _mm512_setzero_si512();
+    __m512i q[4], scw[4];  // q[i] meets activations 64·i..64·i + 63 of the super-block
     for (int h = 0; h < 2; ++h) {
       const __m512i v = vec(b.ql + 64 * h), qh = _mm512_broadcast_i64x4(load256(b.qh + 32 * h));
-      const __m512i lo =
+      q[2 * h] =
           _mm512_or_si512(_mm512_and_si512(v, m4), _mm512_and_si512(_mm512_sllv_epi16(qh, vec(kQ6Left.v)), m30));
-      const __m512i hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
-                                         _mm512_and_si512(_mm512_srlv_epi16(qh, vec(kQ6Right.v)), m30));
-      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(lo, vec(x + 128 * h)),
-                                _mm512_permutexvar_epi16(vec(kQ6Scales[h][0].v), scz));
-      sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(hi, vec(x + 128 * h + 64)),
-                                _mm512_permutexvar_epi16(vec(kQ6Scales[h][1].v), scz));
+      q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4),
+                                     _mm512_and_si512(_mm512_srlv_epi16(qh, vec(kQ6Right.v)), m30));
+      scw[2 * h] = _mm512_permutexvar_epi16(vec(kQ6Scales[h][0].v), scz);
+      scw[2 * h + 1] = _mm512_permutexvar_epi16(vec(kQ6Scales[h][1].v), scz);
     }
-    const __m256i off = _mm256_madd_epi16(sc16, load256(a.sums + 16 * g));  // Σ sc_j·Σx_j in 8 pairs
-    sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
-    acc[0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(f16(b.d) * a.dx[8 * g]), acc[0]);
+    const float d = f16(b.d);
+    for (int r = 0; r < R; ++r) {
+      const int8_t* x = a[r]->qs + 256 * g;
+      __m512i sum = _mm512_setzero_si512();
+      for (int i = 0; i < 4; ++i) sum = _mm512_dpwssd_epi32(sum, _mm512_maddubs_epi16(q[i], vec(x + 64 * i)), scw[i]);
+      const __m256i off = _mm256_madd_epi16(sc16, load256(a[r]->sums + 16 * g));  // Σ sc_j·Σx_j in 8 pairs
+      sum = _mm512_sub_epi32(sum, _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
+      acc[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(d * a[r]->dx[8 * g]), acc[r][0]);
+    }
   }
   static float tail(const char*, const Prepared&, int64_t) { return 0.f; }  // K % 256 == 0
 };
@@ -569,6 +585,7 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
   const int64_t nb = a.K / 32, ng = a.K / 256;
   __m512 acc[S][2];  // two FMA chains per row
   __m256 side[S];
+  const Prepared* one[1] = {&a};
   for (int j = 0; j < S; ++j) {
     acc[j][0] = acc[j][1] = _mm512_setzero_ps();
     side[j] = _mm256_setzero_ps();
@@ -578,7 +595,9 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
       const char* wg = w + j * stride + g * F::kGroupBytes;
       for (int64_t l = 0; l < F::kGroupBytes; l += 64) _mm_prefetch(wg + l + kPrefetchBytes, _MM_HINT_T0);
     }
-    for (int j = 0; j < S; ++j) F::group(w + j * stride + g * F::kGroupBytes, a, g, acc[j], side[j]);
+    for (int j = 0; j < S; ++j) {
+      F::template group_rows<1>(w + j * stride + g * F::kGroupBytes, one, g, &acc[j], &side[j]);
+    }
   }
   for (int j = 0; j < S; ++j) {
     float s = hsum(_mm256_add_ps(fold(_mm512_add_ps(acc[j][0], acc[j][1])), side[j]));  // one reduction
@@ -588,7 +607,7 @@ void dot_rows(const char* w, int64_t stride, const Prepared& a, float* out, int6
 }
 
 // One weight row against R activation rows (a batch's GEMV), the row's groups decoded once for all R
-// (formats with group_rows: the 32-block ones). out[r·ldo] for r < R.
+// (every format's group_rows). out[r·ldo] for r < R.
 template <typename F, int R>
 void dot_acts(const char* w, const Prepared* rows, float* out, int64_t ldo) {
   const int64_t nb = rows[0].K / 32, ng = rows[0].K / 256;
@@ -687,12 +706,10 @@ void dot_format(const ActRows& x, int64_t M, const char* w, int64_t w_rb, int64_
   }
   for (; r < n_rows; ++r) {
     int64_t m = 0;
-    if constexpr (F::kGroupRows) {
-      for (; m + 4 <= M; m += 4) dot_acts<F, 4>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
-      if (m + 2 <= M) {
-        dot_acts<F, 2>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
-        m += 2;
-      }
+    for (; m + 4 <= M; m += 4) dot_acts<F, 4>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
+    if (m + 2 <= M) {
+      dot_acts<F, 2>(w + r * w_rb, rows + m, out + m * ldo + r, ldo);
+      m += 2;
     }
     for (; m < M; ++m) dot_rows<F, 1>(w + r * w_rb, 0, rows[m], out + m * ldo + r, 0);
   }
