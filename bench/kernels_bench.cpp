@@ -387,7 +387,7 @@ int main(int argc, char** argv) {
     }
   }
   // 16- and 32-token prompts through a TinyLlama-sized FFN matrix, weights from DRAM, on whichever path
-  // kernels::matmul picks (gemm_min_rows: the int8 GEMM from 16 rows on AVX2; on AVX-512 the GEMV's batches
+  // kernels::matmul picks (gemm_min_rows: the int8 GEMM from 12 rows on AVX2; on AVX-512 the GEMV's batches
   // below 24 rows, 32 for the K-quants; f16's f32 GEMM from 40): where reading and repacking the weights
   // weighs as much as the products.
   for (k::Isa isa : k::supported_isas()) {

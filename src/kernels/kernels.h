@@ -47,10 +47,10 @@ bool is_weight_dtype(DType t);
 // a4_32, a8_32) the activations are quantized to int8 per 32 (q8_0-style: step max|x|/127, round to
 // nearest even) and the dot products run in integers, so results differ from f32 math by that rounding.
 // Larger M (gemm_min_rows) runs a GEMM: where gemm_runs_int8(w.dtype) and the view carries no
-// gemm_panels, in int8 with activations quantized as above, from the ISA's own row count (kGemmMinRows
-// on AVX2 and NEON; on AVX-512, whose GEMV decodes each weight group once for a whole batch, 24 rows
-// for the 32-value block formats and 32 for the K-quants: the crossovers measured on Zen 4,
-// docs/performance.md); otherwise the blocked, packed f32 GEMM (weights decoded exactly to f32 panels,
+// gemm_panels, in int8 with activations quantized as above, from the ISA's own row count (12 on AVX2;
+// on AVX-512, whose GEMV decodes each weight group once for a whole batch, 24 rows for the 32-value
+// block formats and 32 for the K-quants: the crossovers measured on Zen 4, docs/performance.md;
+// kGemmMinRows on NEON, unmeasured); otherwise the blocked, packed f32 GEMM (weights decoded exactly to f32 panels,
 // activations used as they are), from kGemmMinRows rows for f32 weights and views with gemm_panels, from
 // kDecodedGemmMinRows rows for weights it must decode per call (below that, decoding and packing every
 // weight row cost more than the GEMV path: TinyLlama-shaped f16 and q8_0 prompts of 16–40 tokens on

@@ -136,9 +136,9 @@ TEST(Matmul, GemmEdgeSizesEveryDtype) {
   uint64_t seed = 100;
   for (DType t : kAll) {
     const int64_t be = core::dtype_info(t).block_elems == 1 ? 32 : core::dtype_info(t).block_elems;
-    // Both sides of every ISA's GEMM thresholds (gemm_min_rows: 16, 24, 32 or 40 rows), and every
+    // Both sides of every ISA's GEMM thresholds (gemm_min_rows: 12, 16, 24, 32 or 40 rows), and every
     // remainder of the int8 GEMM's 4-row and the f32 GEMM's 6-row tiles above them.
-    for (int64_t M : {2, 5, 15, 16, 17, 23, 24, 25, 31, 32, 33, 39, 40, 42, 67}) {
+    for (int64_t M : {2, 5, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 39, 40, 42, 67}) {
       check_matmul(t, M, 37, be * 2, M % 2 == 0, seed++);
     }
   }
