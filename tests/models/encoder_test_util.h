@@ -23,12 +23,14 @@ class Reference {
   }
   bool ok() const { return file_ != nullptr; }
   std::vector<float> floats(const std::string& name) const {
+    if (!file_) return {};  // the constructor's expectation has failed
     auto t = file_->tensor(name);
     EXPECT_TRUE(t.is_ok()) << name;
     if (!t.is_ok()) return {};
     return std::vector<float>(t->as<float>(), t->as<float>() + t->numel());
   }
   std::vector<int32_t> ids(const std::string& name) const {  // I64 -> int32
+    if (!file_) return {};  // the constructor's expectation has failed
     auto t = file_->tensor(name);
     EXPECT_TRUE(t.is_ok()) << name;
     if (!t.is_ok()) return {};
@@ -37,6 +39,7 @@ class Reference {
     return out;
   }
   std::vector<int64_t> shape(const std::string& name) const {
+    if (!file_) return {};  // the constructor's expectation has failed
     auto t = file_->tensor(name);
     if (!t.is_ok()) return {};
     return std::vector<int64_t>(t->shape.begin(), t->shape.begin() + t->ndim);
