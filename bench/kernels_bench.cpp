@@ -370,8 +370,8 @@ int main(int argc, char** argv) {
                                std::string(nlm::core::dtype_info(t).name) + "/1x2048x32000";
       benchmark::RegisterBenchmark(name.c_str(), gemv, isa, t, 2048, 32000, true)->UseRealTime();
     }
-    // An 8-token prompt through the FFN matrix, weights from DRAM: below the GEMM's 16 rows the GEMV path
-    // runs batches, each weight row read once for all 8 (GFLOP/s: int8 work).
+    // An 8-token prompt through the FFN matrix, weights from DRAM: below kernels::gemm_min_rows the GEMV
+    // path runs batches, each weight row read once for all 8 (GFLOP/s: int8 work).
     for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
       const std::string name = "gemv_batch/" + std::string(k::isa_name(isa)) + "/" +
                                std::string(nlm::core::dtype_info(t).name) + "/8x2048x5632";
